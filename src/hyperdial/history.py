@@ -1,0 +1,104 @@
+"""The immutable view of a study's trials that samplers and schedulers receive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from hyperdial._types import Direction
+from hyperdial.trial import FrozenTrial, TrialState
+
+__all__ = ["History", "dominates", "pareto_front"]
+
+
+def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[Direction]) -> bool:
+    """Return whether objective vector ``a`` Pareto-dominates ``b``."""
+    better = False
+    for x, y, d in zip(a, b, directions):
+        if d is Direction.MAXIMIZE:
+            x, y = -x, -y
+        if x > y:
+            return False
+        if x < y:
+            better = True
+    return better
+
+
+def pareto_front(
+    trials: Iterable[FrozenTrial], directions: Sequence[Direction]
+) -> list[FrozenTrial]:
+    """Return the completed trials no other completed trial dominates, by number."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.values is not None]
+    front = [
+        t
+        for t in done
+        if not any(dominates(o.values, t.values, directions) for o in done if o is not t)  # type: ignore[arg-type]
+    ]
+    return sorted(front, key=lambda t: t.number)
+
+
+@dataclass(frozen=True)
+class History:
+    """A snapshot of a study: its directions and its trials ordered by number.
+
+    Example:
+        >>> from hyperdial import Direction
+        >>> History((Direction.MINIMIZE,), ()).completed
+        ()
+    """
+
+    directions: tuple[Direction, ...]
+    trials: tuple[FrozenTrial, ...]
+
+    @property
+    def n_objectives(self) -> int:
+        """Return the number of objectives."""
+        return len(self.directions)
+
+    def of_states(self, *states: TrialState) -> tuple[FrozenTrial, ...]:
+        """Return the trials in any of ``states``."""
+        return tuple(t for t in self.trials if t.state in states)
+
+    @cached_property
+    def completed(self) -> tuple[FrozenTrial, ...]:
+        """Return the COMPLETE trials."""
+        return self.of_states(TrialState.COMPLETE)
+
+    @cached_property
+    def running(self) -> tuple[FrozenTrial, ...]:
+        """Return the RUNNING trials (pending evaluations)."""
+        return self.of_states(TrialState.RUNNING)
+
+    @cached_property
+    def pareto(self) -> tuple[FrozenTrial, ...]:
+        """Return the non-dominated completed trials (the best one for one objective)."""
+        if self.n_objectives == 1:
+            best = self.best
+            return () if best is None else (best,)
+        return tuple(pareto_front(self.trials, self.directions))
+
+    @cached_property
+    def best(self) -> FrozenTrial | None:
+        """Return the best completed trial of a single-objective study (lowest number wins ties)."""
+        if not self.completed:
+            return None
+        sign = -1.0 if self.directions[0] is Direction.MAXIMIZE else 1.0
+        return min(self.completed, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
+
+    def children(self, number: int) -> tuple[FrozenTrial, ...]:
+        """Return the trials launched with ``parent == number``."""
+        return tuple(t for t in self.trials if t.parent == number)
+
+    def by_number(self, number: int) -> FrozenTrial:
+        """Return the trial with ``number``.
+
+        Raises:
+            KeyError: no such trial in the snapshot.
+        """
+        if 0 <= number < len(self.trials) and self.trials[number].number == number:
+            return self.trials[number]
+        for t in self.trials:
+            if t.number == number:
+                return t
+        raise KeyError(f"no trial number {number} in this history.")

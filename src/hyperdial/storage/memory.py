@@ -1,0 +1,201 @@
+"""In-process storage: the fast twin of the SQL storage, used by default and in tests."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from hyperdial._types import JSON, Direction
+from hyperdial.exceptions import (
+    DuplicatedStudyError,
+    StudyNotFoundError,
+    TrialFinishedError,
+    TrialNotFoundError,
+)
+from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.trial import FrozenTrial, TrialState
+
+__all__ = ["MemoryStorage"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MemoryStorage(Storage):
+    """Keep studies in this process's memory (lost when it ends).
+
+    Thread-safe. Trials are stored as frozen records whose mappings are private copies, so
+    returning them needs no copy; a process that unpickles it gets an independent copy.
+
+    Example:
+        >>> from hyperdial import Direction
+        >>> storage = MemoryStorage()
+        >>> storage.create_study("demo", [Direction.MINIMIZE]).name
+        'demo'
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[str, StudyInfo] = {}
+        self._attrs: dict[int, dict[str, JSON]] = {}
+        self._trials: dict[int, list[FrozenTrial]] = {}
+        self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._next_study_id = 0
+        self._next_trial_id = 0
+
+    def __getstate__(self) -> dict[str, object]:
+        with self._lock:
+            state = self.__dict__.copy()
+            del state["_lock"]
+            return copy.deepcopy(state)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:
+        with self._lock:
+            if name in self._studies:
+                raise DuplicatedStudyError(f"A study named {name!r} already exists.")
+            info = StudyInfo(self._next_study_id, name, tuple(directions), _now())
+            self._next_study_id += 1
+            self._studies[name] = info
+            self._attrs[info.study_id] = {}
+            self._trials[info.study_id] = []
+            return info
+
+    def get_study(self, name: str) -> StudyInfo:
+        with self._lock:
+            try:
+                return self._studies[name]
+            except KeyError:
+                raise StudyNotFoundError(f"No study named {name!r} in this storage.") from None
+
+    def list_studies(self) -> list[StudyInfo]:
+        with self._lock:
+            return sorted(self._studies.values(), key=lambda s: s.study_id)
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            info = self.get_study(name)
+            del self._studies[name]
+            del self._attrs[info.study_id]
+            for t in self._trials.pop(info.study_id):
+                del self._trial_index[t.trial_id]
+
+    def _study_trials(self, study_id: int) -> list[FrozenTrial]:
+        try:
+            return self._trials[study_id]
+        except KeyError:
+            raise StudyNotFoundError(f"No study with id {study_id} in this storage.") from None
+
+    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+        with self._lock:
+            trials = self._study_trials(study_id)
+            running = template.state is TrialState.RUNNING
+            trial = FrozenTrial(
+                trial_id=self._next_trial_id,
+                number=len(trials),
+                state=template.state,
+                fixed_params=copy.deepcopy(dict(template.fixed_params)),
+                budget=template.budget,
+                parent=template.parent,
+                user_attrs=copy.deepcopy(dict(template.user_attrs)),
+                started_at=_now() if running else None,
+            )
+            self._next_trial_id += 1
+            trials.append(trial)
+            self._trial_index[trial.trial_id] = (study_id, trial.number)
+            return trial
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        with self._lock:
+            trials = self._study_trials(study_id)
+            for i, t in enumerate(trials):
+                if t.state is TrialState.WAITING:
+                    claimed = replace(t, state=TrialState.RUNNING, started_at=_now())
+                    trials[i] = claimed
+                    return claimed
+            return None
+
+    def _locate(self, trial_id: int) -> tuple[int, int]:
+        try:
+            return self._trial_index[trial_id]
+        except KeyError:
+            raise TrialNotFoundError(f"No trial with id {trial_id} in this storage.") from None
+
+    def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
+        with self._lock:
+            study_id, number = self._locate(trial_id)
+            old = self._trials[study_id][number]
+            if old.state.is_finished():
+                raise TrialFinishedError(
+                    f"Trial {old.number} is already finished ({old.state.name}); "
+                    "finished trials cannot change."
+                )
+            changes: dict[str, object] = {}
+            if update.params:
+                params = dict(old.params)
+                dists = dict(old.distributions)
+                for name, (dist, value) in update.params.items():
+                    params[name] = value
+                    dists[name] = dist
+                changes["params"] = params
+                changes["distributions"] = dists
+            if update.intermediate:
+                changes["intermediate"] = {**old.intermediate, **update.intermediate}
+            if update.user_attrs:
+                changes["user_attrs"] = {
+                    **old.user_attrs,
+                    **copy.deepcopy(dict(update.user_attrs)),
+                }
+            if update.sampler_meta:
+                changes["sampler_meta"] = {
+                    **old.sampler_meta,
+                    **copy.deepcopy(dict(update.sampler_meta)),
+                }
+            if update.reason is not None:
+                changes["reason"] = update.reason
+            if update.error is not None:
+                changes["error"] = update.error
+            if update.values is not None:
+                changes["values"] = tuple(float(v) for v in update.values)
+            if update.state is not None:
+                changes["state"] = update.state
+                if update.state is TrialState.RUNNING and old.started_at is None:
+                    changes["started_at"] = _now()
+                if update.state.is_finished():
+                    changes["finished_at"] = _now()
+            self._trials[study_id][number] = replace(old, **changes)  # type: ignore[arg-type]
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        with self._lock:
+            study_id, number = self._locate(trial_id)
+            return self._trials[study_id][number]
+
+    def get_trials(
+        self,
+        study_id: int,
+        states: Sequence[TrialState] | None = None,
+        min_number: int = 0,
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            trials = self._study_trials(study_id)[max(min_number, 0) :]
+            if states is None:
+                return list(trials)
+            wanted = set(states)
+            return [t for t in trials if t.state in wanted]
+
+    def set_study_attr(self, study_id: int, key: str, value: JSON) -> None:
+        with self._lock:
+            self._study_trials(study_id)
+            self._attrs[study_id][key] = copy.deepcopy(value)
+
+    def get_study_attrs(self, study_id: int) -> dict[str, JSON]:
+        with self._lock:
+            self._study_trials(study_id)
+            return copy.deepcopy(self._attrs[study_id])
