@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
-ParamValue = Union[float, int, str, bool, None]
+ParamValue = float | int | str | bool | None
 """A value a parameter can take: a Python scalar that JSON stores exactly."""
 
 Params = Mapping[str, ParamValue]

@@ -11,6 +11,7 @@ The tree::
     ├── DuplicatedStudyError                        a study of that name already exists
     ├── TrialNotFoundError (also KeyError)          no trial with that id
     ├── TrialFinishedError                          a write to a finished trial
+    ├── NoCompletedTrialsError (also ValueError)    a best trial was asked of an empty study
     ├── StorageError                                the database cannot be reached or used
     │   └── SchemaVersionError                      the database schema is newer than the code
     └── StudyFinished                               a sampler has no configuration left
@@ -63,6 +64,10 @@ class TrialNotFoundError(HyperdialError, KeyError):
 
 class TrialFinishedError(HyperdialError):
     """A finished trial was written to; finished trials never change."""
+
+
+class NoCompletedTrialsError(HyperdialError, ValueError):
+    """The study has no completed trial to answer the question."""
 
 
 class StorageError(HyperdialError):

@@ -80,7 +80,7 @@ class History:
 
     @cached_property
     def best(self) -> FrozenTrial | None:
-        """Return the best completed trial of a single-objective study (lowest number wins ties)."""
+        """Return the best completed trial of one objective (the lowest number wins ties)."""
         if not self.completed:
             return None
         sign = -1.0 if self.directions[0] is Direction.MAXIMIZE else 1.0

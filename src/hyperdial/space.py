@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from hyperdial._types import JSON, ParamValue
 from hyperdial.exceptions import InvalidDistributionError, InvalidValueError
@@ -300,7 +299,9 @@ class Categorical:
                 )
             key = _json_key(c)
             if key in keys:
-                raise InvalidDistributionError(f"Categorical: choices must be unique; {c!r} repeats.")
+                raise InvalidDistributionError(
+                    f"Categorical: choices must be unique; {c!r} repeats."
+                )
             keys[key] = i
         object.__setattr__(self, "choices", choices)
         object.__setattr__(self, "_keys", keys)
@@ -344,7 +345,7 @@ class Categorical:
         return {"type": "categorical", "choices": list(self.choices), "default": self.default}
 
 
-Distribution = Union[Float, Int, Categorical]
+Distribution = Float | Int | Categorical
 """The closed union of parameter distributions."""
 
 
@@ -368,7 +369,9 @@ def distribution_from_json(data: Mapping[str, JSON]) -> Distribution:
         if kind == "categorical":
             return Categorical(**rest)
     except TypeError as exc:
-        raise InvalidDistributionError(f"{kind} distribution: {exc}; got {dict(data)!r}.") from None
+        raise InvalidDistributionError(
+            f"{kind} distribution: {exc}; got {dict(data)!r}."
+        ) from None
     raise InvalidDistributionError(
         f"distribution type must be 'float', 'int' or 'categorical'; got {data.get('type')!r}."
     )

@@ -127,9 +127,13 @@ _MAPPING_FIELDS = (
 class _TrialOwner(Protocol):
     """What a :class:`Trial` needs from the study that runs it."""
 
-    def _draw(self, trial: Trial, name: str, dist: Distribution, space: SearchSpace | None) -> ParamValue: ...  # noqa: E501
+    def _draw(
+        self, trial: Trial, name: str, dist: Distribution, space: SearchSpace | None
+    ) -> ParamValue: ...  # noqa: E501
 
-    def _record(self, trial: Trial, values: Mapping[str, tuple[Distribution, ParamValue]]) -> None: ...  # noqa: E501
+    def _record(
+        self, trial: Trial, values: Mapping[str, tuple[Distribution, ParamValue]]
+    ) -> None: ...  # noqa: E501
 
     def _report(self, trial: Trial, value: float, step: int) -> None: ...
 

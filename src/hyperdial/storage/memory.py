@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from hyperdial._types import JSON, Direction
+from hyperdial._types import JSON, Direction, FrozenDict
 from hyperdial.exceptions import (
     DuplicatedStudyError,
     StudyNotFoundError,
@@ -23,6 +23,19 @@ __all__ = ["MemoryStorage"]
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _evolve(trial: FrozenTrial, changes: dict[str, object]) -> FrozenTrial:
+    """Return ``trial`` with ``changes``: ``dataclasses.replace`` without re-validation.
+
+    Only this module builds the changed mappings, so they are wrapped here and never aliased.
+    """
+    new = copy.copy(trial)
+    for name, value in changes.items():
+        if isinstance(value, dict) and not isinstance(value, FrozenDict):
+            value = FrozenDict(value)
+        object.__setattr__(new, name, value)
+    return new
 
 
 class MemoryStorage(Storage):
@@ -44,6 +57,7 @@ class MemoryStorage(Storage):
         self._attrs: dict[int, dict[str, JSON]] = {}
         self._trials: dict[int, list[FrozenTrial]] = {}
         self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._waiting: dict[int, list[int]] = {}  # study_id -> WAITING numbers, ascending
         self._next_study_id = 0
         self._next_trial_id = 0
 
@@ -66,6 +80,7 @@ class MemoryStorage(Storage):
             self._studies[name] = info
             self._attrs[info.study_id] = {}
             self._trials[info.study_id] = []
+            self._waiting[info.study_id] = []
             return info
 
     def get_study(self, name: str) -> StudyInfo:
@@ -84,6 +99,7 @@ class MemoryStorage(Storage):
             info = self.get_study(name)
             del self._studies[name]
             del self._attrs[info.study_id]
+            del self._waiting[info.study_id]
             for t in self._trials.pop(info.study_id):
                 del self._trial_index[t.trial_id]
 
@@ -109,16 +125,20 @@ class MemoryStorage(Storage):
             )
             self._next_trial_id += 1
             trials.append(trial)
+            if template.state is TrialState.WAITING:
+                self._waiting[study_id].append(trial.number)
             self._trial_index[trial.trial_id] = (study_id, trial.number)
             return trial
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
             trials = self._study_trials(study_id)
-            for i, t in enumerate(trials):
-                if t.state is TrialState.WAITING:
-                    claimed = replace(t, state=TrialState.RUNNING, started_at=_now())
-                    trials[i] = claimed
+            waiting = self._waiting[study_id]
+            while waiting:
+                number = waiting.pop(0)
+                if trials[number].state is TrialState.WAITING:
+                    claimed = replace(trials[number], state=TrialState.RUNNING, started_at=_now())
+                    trials[number] = claimed
                     return claimed
             return None
 
@@ -170,7 +190,7 @@ class MemoryStorage(Storage):
                     changes["started_at"] = _now()
                 if update.state.is_finished():
                     changes["finished_at"] = _now()
-            self._trials[study_id][number] = replace(old, **changes)  # type: ignore[arg-type]
+            self._trials[study_id][number] = _evolve(old, changes)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:

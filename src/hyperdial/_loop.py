@@ -1,0 +1,268 @@
+"""The optimisation loop: a thin driver over ask/tell with threads, budgets and a progress bar."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
+
+from hyperdial.exceptions import InvalidValueError, StudyFinished, TrialFinishedError, TrialPruned
+from hyperdial.samplers.base import Sampler
+from hyperdial.storage.base import TrialUpdate
+from hyperdial.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from hyperdial.study import Callback, Objective, Study
+
+__all__ = ["run_optimize", "run_trial"]
+
+_logger = logging.getLogger("hyperdial.study")
+
+_INTERRUPTED = "interrupted by the user (KeyboardInterrupt) while running"
+
+
+def _catch_tuple(
+    catch: Iterable[type[BaseException]] | type[BaseException],
+) -> tuple[type[BaseException], ...]:
+    items = (catch,) if isinstance(catch, type) else tuple(catch)
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise InvalidValueError(
+                f"Study.optimize: catch must hold exception types; got {item!r}."
+            )
+    return items
+
+
+class _Run:
+    """The shared state of one optimize() call."""
+
+    def __init__(self, study: Study, n_trials: int | None, timeout: float | None) -> None:
+        self.study = study
+        self.n_trials = n_trials
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.started = 0
+        self.finished = 0
+        self.exhausted = False
+        self.lock = threading.Lock()
+        self.running: dict[int, int] = {}  # trial_id -> number, for interruption
+
+    def may_start(self) -> bool:
+        if self.study._stop_flag.is_set() or self.exhausted:
+            return False
+        if self.n_trials is not None and self.started >= self.n_trials:
+            return False
+        return self.deadline is None or time.monotonic() < self.deadline
+
+
+def _sampler_is_exhausted(study: Study) -> bool:
+    sampler = study.sampler
+    if type(sampler).is_exhausted is Sampler.is_exhausted:
+        return False
+    return sampler.is_exhausted(study.history())
+
+
+def run_trial(
+    study: Study,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    run: _Run | None = None,
+) -> FrozenTrial | None:
+    """Ask, run the objective, tell; return the finished record (``None`` if not started)."""
+    if run is not None:
+        with run.lock:
+            if not run.may_start():
+                return None
+            if _sampler_is_exhausted(study):
+                run.exhausted = True
+                return None
+            run.started += 1
+            trial = study.ask()
+            run.running[trial.trial_id] = trial.number
+    else:
+        trial = study.ask()
+    try:
+        try:
+            value = objective(trial)
+        except TrialPruned:
+            return study.tell(trial, state=TrialState.PRUNED)
+        except StudyFinished as exc:
+            if run is not None:
+                run.exhausted = True
+            return study.tell(
+                trial, state=TrialState.FAILED, error=f"no configuration left: {exc}"
+            )
+        except KeyboardInterrupt:
+            study.tell(trial, state=TrialState.FAILED, error=_INTERRUPTED)
+            raise
+        except Exception as exc:
+            frozen = study.tell(trial, state=TrialState.FAILED, error=traceback.format_exc())
+            _logger.warning("Trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+            if not isinstance(exc, catch):
+                raise
+            return frozen
+        return study.tell(trial, value)  # type: ignore[arg-type]
+    except TrialFinishedError:
+        # The trial was marked FAILED as interrupted while the objective ran in a thread.
+        return None
+    finally:
+        if run is not None:
+            with run.lock:
+                run.running.pop(trial.trial_id, None)
+
+
+class _Progress:
+    """A Rich progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, study: Study, run: _Run, show: bool | None) -> None:
+        if show is None:
+            show = sys.stderr.isatty()
+        self.bar = None
+        if not show:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[best]}"),
+            transient=False,
+        )
+        total = run.n_trials
+        self.task = self.bar.add_task(study.study_name, total=total, best="")
+        self.bar.start()
+
+    def advance(self, study: Study, frozen: FrozenTrial | None) -> None:
+        if self.bar is None:
+            return
+        best = ""
+        if len(study.directions) == 1:
+            history = study.history()
+            if history.best is not None and history.best.values is not None:
+                best = f"best {history.best.values[0]:.6g} (trial {history.best.number})"
+        else:
+            best = f"{len(study.history().pareto)} on the Pareto front"
+        self.bar.update(self.task, advance=1, best=best)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_optimize(
+    study: Study,
+    objective: Objective,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: Iterable[type[BaseException]] | type[BaseException],
+    callbacks: Iterable[Callback],
+    show_progress_bar: bool | None,
+) -> None:
+    """Drive ``objective`` over new trials; see :meth:`hyperdial.Study.optimize`."""
+    if not callable(objective):
+        raise TypeError(
+            f"Study.optimize: objective must be callable; got {type(objective).__name__}."
+        )
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+    ):
+        raise InvalidValueError(f"Study.optimize: n_trials must be an int >= 0; got {n_trials!r}.")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+    ):
+        raise InvalidValueError(f"Study.optimize: timeout must be a number >= 0; got {timeout!r}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise InvalidValueError(
+            f"Study.optimize: n_jobs must be an int >= 1 or -1; got {n_jobs!r}."
+        )
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    catches = _catch_tuple(catch)
+    callbacks = tuple(callbacks)
+    study._stop_flag.clear()
+    run = _Run(study, n_trials, timeout)
+    progress = _Progress(study, run, show_progress_bar)
+
+    def finish(frozen: FrozenTrial | None) -> None:
+        run.finished += 1
+        progress.advance(study, frozen)
+        if frozen is not None:
+            for callback in callbacks:
+                callback(study, frozen)
+
+    try:
+        if n_jobs == 1:
+            while True:
+                frozen = run_trial(study, objective, catches, run)
+                if frozen is None:  # nothing was started: a budget is spent
+                    break
+                finish(frozen)
+        else:
+            _run_threads(study, objective, catches, run, n_jobs, finish)
+    except KeyboardInterrupt:
+        _mark_interrupted(study, run)
+        _logger.warning(
+            "Interrupted: running trials were recorded FAILED; %d finished trials are kept. "
+            "Resume with hyperdial.load_study(%r, storage=...).",
+            len(study.get_trials([TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED])),
+            study.study_name,
+        )
+        raise
+    finally:
+        progress.close()
+
+
+def _run_threads(
+    study: Study,
+    objective: Objective,
+    catches: tuple[type[BaseException], ...],
+    run: _Run,
+    n_jobs: int,
+    finish: object,
+) -> None:
+    pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="hyperdial-trial")
+    in_flight: set[Future[FrozenTrial | None]] = set()
+    try:
+        while True:
+            while len(in_flight) < n_jobs and run.may_start():
+                in_flight.add(pool.submit(run_trial, study, objective, catches, run))
+            if not in_flight:
+                break
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                frozen = future.result()  # re-raises an exception not in catch
+                if frozen is not None:
+                    finish(frozen)  # type: ignore[operator]
+    except BaseException:
+        run.study.stop()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _mark_interrupted(study: Study, run: _Run) -> None:
+    with run.lock:
+        running = dict(run.running)
+    for trial_id in running:
+        try:
+            update = TrialUpdate(state=TrialState.FAILED, error=_INTERRUPTED)
+            study.storage.update_trial(trial_id, update)
+        except TrialFinishedError:
+            pass

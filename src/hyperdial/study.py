@@ -1,0 +1,641 @@
+"""The study: the only class that wires samplers, storage and trials together."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hyperdial._types import JSON, Direction, ParamValue
+from hyperdial.exceptions import (
+    DuplicatedStudyError,
+    InvalidValueError,
+    NoCompletedTrialsError,
+    TrialFinishedError,
+)
+from hyperdial.history import History
+from hyperdial.samplers.base import Sampler, Suggestion
+from hyperdial.space import Distribution, SearchSpace, cast_param
+from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.trial import FrozenTrial, Trial, TrialState, check_values
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = [
+    "Study",
+    "create_study",
+    "delete_study",
+    "list_studies",
+    "load_study",
+]
+
+_logger = logging.getLogger(__name__)
+
+Objective = Callable[[Trial], object]
+Callback = Callable[["Study", FrozenTrial], None]
+
+_SEED_ATTR = "seed"
+
+
+def _resolve_storage(storage: Storage | str | None) -> Storage:
+    if isinstance(storage, Storage):
+        return storage
+    if storage is None:
+        from hyperdial.storage.memory import MemoryStorage
+
+        return MemoryStorage()
+    from hyperdial.storage.factory import get_storage
+
+    return get_storage(storage)
+
+
+def _default_sampler() -> Sampler:
+    from hyperdial.samplers.random import RandomSampler
+
+    return RandomSampler()
+
+
+def _check_json(owner: str, what: str, value: object) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidValueError(
+            f"{owner}: {what} must be JSON-serialisable; got {value!r}."
+        ) from None
+
+
+class _TrialContext:
+    """Per-trial state the study keeps while an objective runs (never shared across trials)."""
+
+    __slots__ = ("rng", "joint", "joint_space", "sources", "meta_written", "enqueued", "history")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.history: History | None = None  # the snapshot the joint proposal was made on
+        self.joint: Suggestion | None = None
+        self.joint_space: SearchSpace | None = None
+        self.sources: dict[str, str] = {}  # param -> "fixed" | "joint" | "independent"
+        self.meta_written = False
+        self.enqueued = False
+
+
+class Study:
+    """A named optimisation problem: its directions, trials, sampler and storage.
+
+    Create one with :func:`create_study` or :func:`load_study`, not directly.
+
+    Example:
+        >>> import hyperdial
+        >>> study = hyperdial.create_study(direction="minimize", seed=0)
+        >>> study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=20)
+        >>> round(study.best_value, 2) < 0.2
+        True
+    """
+
+    def __init__(
+        self,
+        info: StudyInfo,
+        storage: Storage,
+        sampler: Sampler,
+        seed: int,
+    ) -> None:
+        self._info = info
+        self._storage = storage
+        self._sampler = sampler
+        self._seed = seed
+        self._lock = threading.RLock()
+        self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
+        self._contexts: dict[int, _TrialContext] = {}
+        self._stop_flag = threading.Event()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        for key in ("_lock", "_stop_flag", "_contexts", "_cache"):
+            del state[key]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._cache = []
+        self._contexts = {}
+        self._stop_flag = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.study_name!r}, directions={[d.value for d in self.directions]})"
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def study_name(self) -> str:
+        """Return the study's unique name."""
+        return self._info.name
+
+    @property
+    def study_id(self) -> int:
+        """Return the storage's id of the study."""
+        return self._info.study_id
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """Return the direction of each objective."""
+        return self._info.directions
+
+    @property
+    def storage(self) -> Storage:
+        """Return the storage holding the study."""
+        return self._storage
+
+    @property
+    def sampler(self) -> Sampler:
+        """Return the sampler proposing parameters."""
+        return self._sampler
+
+    @property
+    def seed(self) -> int:
+        """Return the seed from which every trial's random generator derives."""
+        return self._seed
+
+    @property
+    def user_attrs(self) -> dict[str, JSON]:
+        """Return the study's stored attributes (a copy)."""
+        return self._storage.get_study_attrs(self.study_id)
+
+    def set_user_attr(self, key: str, value: JSON) -> None:
+        """Store a JSON attribute on the study (e.g. a note on the data used)."""
+        _check_json("Study.set_user_attr", f"the value of {key!r}", value)
+        self._storage.set_study_attr(self.study_id, key, value)
+
+    # -------------------------------------------------------------------- history
+    def history(self) -> History:
+        """Return an immutable snapshot of the study's trials for samplers and analysis."""
+        with self._lock:
+            fresh = self._storage.get_trials(self.study_id, min_number=len(self._cache))
+            for trial in fresh:
+                if trial.number == len(self._cache) and trial.state.is_finished():
+                    self._cache.append(trial)
+                else:
+                    break
+            done = len(self._cache)
+            rest = [t for t in fresh if t.number >= done]
+            return History(self.directions, tuple(self._cache) + tuple(rest))
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Return every trial, ordered by number."""
+        return list(self.history().trials)
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        """Return the trials in ``states`` (all if ``None``), ordered by number."""
+        trials = self.history().trials
+        if states is None:
+            return list(trials)
+        wanted = set(states)
+        return [t for t in trials if t.state in wanted]
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """Return the Pareto-optimal completed trials (the best one for one objective)."""
+        return list(self.history().pareto)
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """Return the best completed trial of a single-objective study.
+
+        Raises:
+            InvalidValueError: the study has several objectives (use ``best_trials``).
+            NoCompletedTrialsError: no trial has completed yet.
+        """
+        if len(self.directions) != 1:
+            raise InvalidValueError(
+                f"Study {self.study_name!r} has {len(self.directions)} objectives; "
+                "best_trial needs one. Use best_trials for the Pareto set."
+            )
+        best = self.history().best
+        if best is None:
+            raise NoCompletedTrialsError(
+                f"Study {self.study_name!r} has no completed trial yet; run optimize() first."
+            )
+        return best
+
+    @property
+    def best_params(self) -> dict[str, ParamValue]:
+        """Return the parameters of :attr:`best_trial`."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """Return the objective value of :attr:`best_trial`."""
+        value = self.best_trial.value
+        assert value is not None  # a COMPLETE trial has values
+        return value
+
+    # ------------------------------------------------------------------ ask / tell
+    def _rng(self, number: int) -> np.random.Generator:
+        return np.random.default_rng([self._seed, number])
+
+    def ask(self, fixed: Mapping[str, ParamValue] | None = None) -> Trial:
+        """Start a trial and return its handle; an enqueued trial is claimed first.
+
+        Args:
+            fixed: Values to fix for this trial (a new trial is created for them).
+
+        Example:
+            >>> import hyperdial
+            >>> study = hyperdial.create_study(seed=0)
+            >>> trial = study.ask({"x": 0.5})
+            >>> trial.suggest_float("x", 0, 1)
+            0.5
+        """
+        frozen: FrozenTrial | None = None
+        if fixed is None:
+            frozen = self._storage.claim_waiting_trial(self.study_id)
+        else:
+            _check_json("Study.ask", "fixed", dict(fixed))
+        if frozen is None:
+            template = TrialTemplate(fixed_params=dict(fixed or {}))
+            frozen = self._storage.create_trial(self.study_id, template)
+        context = _TrialContext(self._rng(frozen.number))
+        context.enqueued = fixed is None and bool(frozen.fixed_params)
+        with self._lock:
+            self._contexts[frozen.trial_id] = context
+        return Trial(self, frozen)
+
+    def _context(self, trial: Trial) -> _TrialContext:
+        with self._lock:
+            context = self._contexts.get(trial.trial_id)
+            if context is None:  # a trial asked in another process or session
+                context = _TrialContext(self._rng(trial.number))
+                self._contexts[trial.trial_id] = context
+            return context
+
+    def _draw(
+        self, trial: Trial, name: str, dist: Distribution, space: SearchSpace | None
+    ) -> ParamValue:
+        context = self._context(trial)
+        if name in trial.fixed_params:
+            try:
+                value = cast_param(name, dist, trial.fixed_params[name])
+            except InvalidValueError as exc:
+                raise InvalidValueError(
+                    f"Trial {trial.number}: the enqueued value does not fit: {exc}"
+                ) from None
+            context.sources[name] = "fixed"
+            return value
+        if context.joint is None:
+            history = context.history = self.history()
+            joint_space = space if space is not None else self._sampler.infer_space(history)
+            current = history.by_number(trial.number)
+            context.joint = self._sampler.sample(history, current, joint_space, context.rng)
+            context.joint_space = joint_space
+        joint, joint_space = context.joint, context.joint_space
+        assert joint is not None and joint_space is not None
+        if name in joint.params and joint_space.get(name) == dist:
+            context.sources[name] = "joint"
+            return cast_param(name, dist, joint.params[name])
+        history = context.history
+        assert history is not None
+        current = history.by_number(trial.number)
+        value = self._sampler.sample_one(history, current, name, dist, context.rng)
+        context.sources[name] = "independent"
+        return cast_param(name, dist, value)
+
+    def _reason(self, context: _TrialContext) -> str:
+        by_source: dict[str, list[str]] = {}
+        for name, source in context.sources.items():
+            by_source.setdefault(source, []).append(name)
+        parts = []
+        if "fixed" in by_source:
+            who = "enqueued by user" if context.enqueued else "fixed"
+            parts.append(f"{who}: {', '.join(by_source['fixed'])}")
+        joint_reason = context.joint.reason if context.joint is not None else ""
+        if "joint" in by_source and joint_reason:
+            parts.append(joint_reason)
+        if "independent" in by_source:
+            if "joint" in by_source or not joint_reason:
+                names = ", ".join(by_source["independent"])
+                label = joint_reason or type(self._sampler).__name__
+                parts.append(f"independent draws ({label}): {names}")
+            else:
+                parts.append(joint_reason)
+        return "; ".join(parts)
+
+    def _record(self, trial: Trial, values: Mapping[str, tuple[Distribution, ParamValue]]) -> None:
+        context = self._context(trial)
+        meta: Mapping[str, JSON] = {}
+        if not context.meta_written and context.joint is not None and context.joint.meta:
+            meta = context.joint.meta
+            context.meta_written = True
+        update = TrialUpdate(params=values, reason=self._reason(context), sampler_meta=meta)
+        self._storage.update_trial(trial.trial_id, update)
+
+    def _report(self, trial: Trial, value: float, step: int) -> None:
+        self._storage.update_trial(trial.trial_id, TrialUpdate(intermediate={step: value}))
+
+    def _should_prune(self, trial: Trial) -> bool:
+        return False
+
+    def _set_user_attr(self, trial: Trial, key: str, value: JSON) -> None:
+        _check_json("Trial.set_user_attr", f"the value of {key!r}", value)
+        self._storage.update_trial(trial.trial_id, TrialUpdate(user_attrs={key: value}))
+
+    def tell(
+        self,
+        trial: Trial | int,
+        values: float | Sequence[float] | None = None,
+        *,
+        state: TrialState | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its objective value(s) or a state; return the final record.
+
+        Values are checked: their count must equal the number of objectives and each must be a
+        finite number; otherwise the trial is recorded FAILED with the reason. A PRUNED trial
+        keeps its last intermediate value as its value.
+
+        Args:
+            trial: The trial handle or its number.
+            values: One value per objective (a bare number for one objective).
+            state: COMPLETE (the default when values are given), PRUNED or FAILED.
+            error: For FAILED, what went wrong.
+
+        Raises:
+            TrialFinishedError: the trial was already told.
+        """
+        frozen = self._resolve(trial)
+        if state is None:
+            state = TrialState.COMPLETE if values is not None else TrialState.FAILED
+        if not isinstance(state, TrialState) or not state.is_finished():
+            raise InvalidValueError(
+                f"Study.tell: state must be COMPLETE, PRUNED or FAILED; got {state!r}."
+            )
+        checked: tuple[float, ...] | None = None
+        if state is TrialState.COMPLETE:
+            try:
+                checked = check_values(values, len(self.directions))
+            except InvalidValueError as exc:
+                state, error = TrialState.FAILED, str(exc)
+                _logger.warning("Trial %d failed: %s", frozen.number, exc)
+        elif state is TrialState.PRUNED:
+            current = self._storage.get_trial(frozen.trial_id)
+            if current.intermediate and len(self.directions) == 1:
+                checked = (current.intermediate[max(current.intermediate)],)
+        elif error is None and values is not None:
+            error = f"told FAILED with values {values!r}"
+        update = TrialUpdate(state=state, values=checked, error=error)
+        try:
+            self._storage.update_trial(frozen.trial_id, update)
+        except TrialFinishedError:
+            current = self._storage.get_trial(frozen.trial_id)
+            raise TrialFinishedError(
+                f"Trial {current.number} is already finished ({current.state.name}); "
+                "tell() can be called once per trial."
+            ) from None
+        with self._lock:
+            self._contexts.pop(frozen.trial_id, None)
+        final = self._storage.get_trial(frozen.trial_id)
+        if type(self._sampler).on_trial_end is not Sampler.on_trial_end:
+            self._sampler.on_trial_end(self.history(), final)
+        return final
+
+    def _resolve(self, trial: Trial | int) -> FrozenTrial:
+        if isinstance(trial, Trial):
+            return self._storage.get_trial(trial.trial_id)
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            for t in self._storage.get_trials(self.study_id, min_number=trial):
+                if t.number == trial:
+                    return t
+            raise InvalidValueError(f"Study.tell: no trial number {trial} in {self.study_name!r}.")
+        raise TypeError(
+            f"Study.tell: trial must be a Trial or an int; got {type(trial).__name__}."
+        )
+
+    # ------------------------------------------------------------------ enqueue
+    def known_distributions(self) -> dict[str, Distribution]:
+        """Return the distribution of every parameter seen in the study's trials."""
+        known: dict[str, Distribution] = {}
+        for t in self.history().trials:
+            for name, dist in t.distributions.items():
+                known.setdefault(name, dist)
+        return known
+
+    def enqueue(
+        self,
+        params: Mapping[str, ParamValue],
+        user_attrs: Mapping[str, JSON] | None = None,
+    ) -> FrozenTrial:
+        """Queue an expert's configuration; the next ``ask`` runs it before sampling.
+
+        A partial configuration gets the rest sampled. Values of parameters the study has seen
+        are checked against their distribution now, so a typo fails here and not mid-study.
+
+        Raises:
+            InvalidValueError: a value does not fit the known distribution, or is not JSON-able.
+
+        Example:
+            >>> import hyperdial
+            >>> study = hyperdial.create_study(seed=0)
+            >>> _ = study.enqueue({"lr": 0.01})
+            >>> study.ask().suggest_float("lr", 1e-4, 1e-1, log=True)
+            0.01
+        """
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"Study.enqueue: params must be a mapping; got {type(params).__name__}."
+            )
+        _check_json("Study.enqueue", "params", dict(params))
+        _check_json("Study.enqueue", "user_attrs", dict(user_attrs or {}))
+        known = self.known_distributions()
+        checked: dict[str, ParamValue] = {}
+        for name, value in params.items():
+            if name in known:
+                try:
+                    value = cast_param(name, known[name], value)
+                except InvalidValueError as exc:
+                    raise InvalidValueError(f"Study.enqueue: {exc}") from None
+            checked[name] = value
+        template = TrialTemplate(
+            state=TrialState.WAITING, fixed_params=checked, user_attrs=dict(user_attrs or {})
+        )
+        return self._storage.create_trial(self.study_id, template)
+
+    # ------------------------------------------------------------------ running
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Iterable[type[BaseException]] | type[BaseException] = (),
+        callbacks: Iterable[Callback] = (),
+        show_progress_bar: bool | None = None,
+    ) -> None:
+        """Run ``objective`` on new trials until a budget is spent or :meth:`stop` is called.
+
+        Args:
+            objective: ``objective(trial)`` returns the value (or one per objective); raise
+                :class:`~hyperdial.TrialPruned` to stop a trial early.
+            n_trials: How many trials this call runs (``None``: until timeout or stop).
+            timeout: Seconds after which no new trial starts.
+            n_jobs: Trials run at once in threads (``-1``: one per CPU).
+            catch: Exception types recorded as FAILED without stopping the study; any other
+                exception is recorded FAILED and then propagates.
+            callbacks: ``callback(study, frozen_trial)`` after each trial.
+            show_progress_bar: Draw a progress bar; default: only on a terminal.
+
+        Ctrl-C marks the running trial(s) FAILED (interrupted), keeps every finished trial and
+        re-raises ``KeyboardInterrupt``; :func:`load_study` resumes the study.
+        """
+        from hyperdial._loop import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=callbacks,
+            show_progress_bar=show_progress_bar,
+        )
+
+    def stop(self) -> None:
+        """Ask a running :meth:`optimize` to start no new trial (running ones finish)."""
+        self._stop_flag.set()
+
+    def trials_dataframe(self) -> pandas.DataFrame:
+        """Return one row per trial (needs pandas: ``pip install 'hyperdial[pandas]'``)."""
+        from hyperdial._dataframe import trials_dataframe
+
+        return trials_dataframe(self)
+
+
+# ---------------------------------------------------------------------- functions
+def _directions(
+    direction: Direction | str | None, directions: Sequence[Direction | str] | None
+) -> tuple[Direction, ...]:
+    if direction is not None and directions is not None:
+        raise InvalidValueError("create_study: give direction or directions, not both.")
+    if directions is None:
+        directions = [direction if direction is not None else Direction.MINIMIZE]
+    if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+        raise InvalidValueError(
+            f"create_study: directions must be a non-empty list of 'minimize'/'maximize'; "
+            f"got {directions!r}."
+        )
+    try:
+        return tuple(Direction.parse(d) for d in directions)
+    except ValueError as exc:
+        raise InvalidValueError(f"create_study: {exc}") from None
+
+
+def _check_sampler(sampler: Sampler, n_objectives: int) -> None:
+    if not isinstance(sampler, Sampler):
+        raise TypeError(f"sampler must be a hyperdial Sampler; got {type(sampler).__name__}.")
+    if n_objectives > 1 and not sampler.supports_multi_objective:
+        raise InvalidValueError(
+            f"{type(sampler).__name__} handles one objective; this study has {n_objectives}. "
+            "Choose a sampler that supports several objectives (e.g. RandomSampler)."
+        )
+
+
+def _study_seed(storage: Storage, info: StudyInfo, seed: int | None, sampler: Sampler) -> int:
+    attrs = storage.get_study_attrs(info.study_id)
+    stored = attrs.get(_SEED_ATTR)
+    if seed is None and isinstance(stored, int):
+        return stored
+    if seed is None:
+        seed = sampler.seed if sampler.seed is not None else secrets.randbits(63)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidValueError(f"create_study: seed must be an int >= 0; got {seed!r}.")
+    if stored != seed:
+        storage.set_study_attr(info.study_id, _SEED_ATTR, seed)
+    return seed
+
+
+def create_study(
+    study_name: str | None = None,
+    *,
+    storage: Storage | str | None = None,
+    direction: Direction | str | None = None,
+    directions: Sequence[Direction | str] | None = None,
+    sampler: Sampler | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists``) and return it.
+
+    Args:
+        study_name: Unique name; a random one if ``None``.
+        storage: A :class:`~hyperdial.storage.Storage`, a database URL
+            (``sqlite:///hyperdial.db``, ``postgresql+psycopg://...``, ``mysql+pymysql://...``)
+            or ``None`` for memory.
+        direction: ``"minimize"`` (default) or ``"maximize"`` for one objective.
+        directions: One direction per objective, for several.
+        sampler: How parameters are proposed (default: random search).
+        seed: Fixes the sequence of suggestions; stored with the study.
+        load_if_exists: Load a study of the same name instead of failing.
+
+    Raises:
+        DuplicatedStudyError: the name exists and ``load_if_exists`` is false.
+
+    Example:
+        >>> import hyperdial
+        >>> study = hyperdial.create_study("demo", direction="maximize", seed=1)
+        >>> study.directions
+        (<Direction.MAXIMIZE: 'maximize'>,)
+    """
+    dirs = _directions(direction, directions)
+    resolved = _resolve_storage(storage)
+    sampler = sampler if sampler is not None else _default_sampler()
+    _check_sampler(sampler, len(dirs))
+    name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValueError(f"create_study: study_name must be a non-empty str; got {name!r}.")
+    try:
+        info = resolved.create_study(name, dirs)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise
+        info = resolved.get_study(name)
+        if info.directions != dirs:
+            raise InvalidValueError(
+                f"create_study: study {name!r} exists with directions "
+                f"{[d.value for d in info.directions]}; got {[d.value for d in dirs]}."
+            ) from None
+    return Study(info, resolved, sampler, _study_seed(resolved, info, seed, sampler))
+
+
+def load_study(
+    study_name: str, *, storage: Storage | str, sampler: Sampler | None = None
+) -> Study:
+    """Load an existing study to resume or analyse it.
+
+    Raises:
+        StudyNotFoundError: no study of that name exists.
+    """
+    resolved = _resolve_storage(storage)
+    info = resolved.get_study(study_name)
+    sampler = sampler if sampler is not None else _default_sampler()
+    _check_sampler(sampler, len(info.directions))
+    return Study(info, resolved, sampler, _study_seed(resolved, info, None, sampler))
+
+
+def delete_study(study_name: str, *, storage: Storage | str) -> None:
+    """Delete a study and all its trials.
+
+    Raises:
+        StudyNotFoundError: no study of that name exists.
+    """
+    _resolve_storage(storage).delete_study(study_name)
+
+
+def list_studies(storage: Storage | str) -> list[StudyInfo]:
+    """Return every study in ``storage``, oldest first."""
+    return _resolve_storage(storage).list_studies()
