@@ -3,5 +3,15 @@
 from __future__ import annotations
 
 from hyperdial.samplers.base import Sampler, Suggestion, intersection_space
+from hyperdial.samplers.grid import GridSampler
+from hyperdial.samplers.qmc import QMCSampler
+from hyperdial.samplers.random import RandomSampler
 
-__all__ = ["Sampler", "Suggestion", "intersection_space"]
+__all__ = [
+    "GridSampler",
+    "QMCSampler",
+    "RandomSampler",
+    "Sampler",
+    "Suggestion",
+    "intersection_space",
+]
