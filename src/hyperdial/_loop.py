@@ -106,7 +106,7 @@ def run_trial(
             if not isinstance(exc, catch):
                 raise
             return frozen
-        return study.tell(trial, value)  # type: ignore[arg-type]
+        return study.tell(trial, value, state=TrialState.COMPLETE)  # type: ignore[arg-type]
     except TrialFinishedError:
         # The trial was marked FAILED as interrupted while the objective ran in a thread.
         return None

@@ -371,6 +371,8 @@ class Study:
         frozen = self._resolve(trial)
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAILED
+            if values is None and error is None:
+                error = "told without values"
         if not isinstance(state, TrialState) or not state.is_finished():
             raise InvalidValueError(
                 f"Study.tell: state must be COMPLETE, PRUNED or FAILED; got {state!r}."

@@ -1,0 +1,341 @@
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+import hyperdial
+from hyperdial import TrialPruned, TrialState
+from hyperdial.exceptions import (
+    DuplicatedStudyError,
+    InvalidDistributionError,
+    InvalidValueError,
+    NoCompletedTrialsError,
+    StudyNotFoundError,
+    TrialFinishedError,
+)
+from hyperdial.storage import MemoryStorage
+
+
+def quadratic(trial):
+    x = trial.suggest_float("x", -5, 5)
+    y = trial.suggest_int("y", 0, 10)
+    return (x - 1) ** 2 + (y - 3) ** 2
+
+
+def test_optimize_records_every_trial_and_finds_a_good_point():
+    study = hyperdial.create_study(seed=0)
+    study.optimize(quadratic, n_trials=60)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(60))
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    assert study.best_value == min(t.value for t in trials)
+    assert study.best_value < 3.0
+    assert set(study.best_params) == {"x", "y"}
+    best = study.best_trial
+    assert best.reason == "random"
+    assert best.started_at <= best.finished_at
+
+
+def test_ask_tell_by_hand():
+    study = hyperdial.create_study(direction="maximize", seed=3)
+    trial = study.ask()
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.report(0.5, step=1)
+    trial.report(0.7, step=2)
+    trial.set_user_attr("fpr", 0.02)
+    frozen = study.tell(trial, 0.9)
+    assert frozen.state is TrialState.COMPLETE and frozen.values == (0.9,)
+    assert frozen.params == {"lr": lr}
+    assert frozen.intermediate == {1: 0.5, 2: 0.7}
+    assert frozen.user_attrs == {"fpr": 0.02}
+    with pytest.raises(TrialFinishedError, match=r"Trial 0 is already finished \(COMPLETE\)"):
+        study.tell(trial, 1.0)
+
+
+def test_same_name_with_another_distribution_is_an_error():
+    study = hyperdial.create_study()
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    assert trial.suggest_float("x", 0, 1) == trial.params["x"]
+    with pytest.raises(InvalidDistributionError, match="'x' was already suggested"):
+        trial.suggest_float("x", 0, 2)
+    with pytest.raises(InvalidDistributionError, match="parameter 'z'"):
+        trial.suggest_int("z", 3, 1)
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        pytest.param(math.nan, "finite", id="nan"),
+        pytest.param(math.inf, "finite", id="inf"),
+        pytest.param("0.3", "number", id="string"),
+        pytest.param(None, "number", id="none"),
+        pytest.param((1.0, 2.0), "1 value", id="too-many"),
+    ],
+)
+def test_bad_objective_values_are_recorded_failed_with_a_message(value, fragment):
+    study = hyperdial.create_study()
+    study.optimize(lambda t: value, n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAILED] * 2
+    assert fragment in study.trials[0].error
+
+
+def test_exception_in_catch_is_recorded_and_the_study_goes_on():
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 2:
+            raise ValueError("diverged")
+        return x
+
+    study = hyperdial.create_study()
+    study.optimize(objective, n_trials=6, catch=(ValueError,))
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.FAILED) == 3 and states.count(TrialState.COMPLETE) == 3
+    assert "ValueError: diverged" in study.trials[1].error
+    assert "Traceback" in study.trials[1].error
+
+
+def test_exception_not_in_catch_is_recorded_then_propagates():
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        raise RuntimeError("boom")
+
+    study = hyperdial.create_study()
+    with pytest.raises(RuntimeError, match="boom"):
+        study.optimize(objective, n_trials=5)
+    assert len(study.trials) == 1
+    assert study.trials[0].state is TrialState.FAILED
+
+
+def test_pruned_trials_keep_their_last_value():
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        trial.report(0.4, step=0)
+        trial.report(0.3, step=1)
+        raise TrialPruned()
+
+    study = hyperdial.create_study()
+    study.optimize(objective, n_trials=2)
+    assert all(t.state is TrialState.PRUNED and t.values == (0.3,) for t in study.trials)
+    with pytest.raises(NoCompletedTrialsError, match="no completed trial"):
+        _ = study.best_trial
+
+
+def test_keyboard_interrupt_records_the_running_trial_and_keeps_the_rest():
+    storage = MemoryStorage()
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            raise KeyboardInterrupt
+        return x
+
+    study = hyperdial.create_study("resume-me", storage=storage, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=10)
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAILED]
+    assert "interrupted" in study.trials[3].error
+
+    resumed = hyperdial.load_study("resume-me", storage=storage)
+    resumed.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(resumed.trials) == 6
+    assert resumed.seed == 1
+
+
+def test_same_seed_same_sequence_also_with_parallel_threads():
+    def objective(trial):
+        a = trial.suggest_float("a", 0, 1)
+        b = trial.suggest_categorical("b", ["x", "y", "z"])
+        c = trial.suggest_int("c", 1, 100, log=True)
+        return a + len(b) + c
+
+    runs = []
+    for n_jobs in (1, 1, 4):
+        study = hyperdial.create_study(seed=42)
+        study.optimize(objective, n_trials=24, n_jobs=n_jobs)
+        runs.append([dict(t.params) for t in study.trials])
+    assert runs[0] == runs[1] == runs[2]
+    other = hyperdial.create_study(seed=43)
+    other.optimize(objective, n_trials=24)
+    assert [dict(t.params) for t in other.trials] != runs[0]
+
+
+def test_parallel_threads_run_at_once_and_respect_the_budget():
+    barrier = threading.Barrier(3, timeout=5)
+
+    def objective(trial):
+        barrier.wait()  # deadlocks unless three trials run at the same time
+        return trial.suggest_float("x", 0, 1)
+
+    study = hyperdial.create_study()
+    study.optimize(objective, n_trials=9, n_jobs=3)
+    assert len(study.trials) == 9
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_timeout_and_stop_end_the_loop():
+    study = hyperdial.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), timeout=0.2)
+    assert len(study.trials) > 0
+
+    def stopping(trial):
+        if trial.number == 4:
+            study.stop()
+        return trial.suggest_float("x", 0, 1)
+
+    study2 = hyperdial.create_study()
+    study = study2
+    study2.optimize(stopping, n_trials=100)
+    assert len(study2.trials) == 5
+
+
+def test_callbacks_see_each_finished_trial():
+    seen = []
+    study = hyperdial.create_study()
+    study.optimize(
+        lambda t: t.suggest_float("x", 0, 1),
+        n_trials=4,
+        callbacks=[lambda s, frozen: seen.append(frozen.number)],
+    )
+    assert seen == [0, 1, 2, 3]
+
+
+def test_enqueue_runs_the_expert_configuration_first_and_samples_the_rest():
+    study = hyperdial.create_study(seed=0)
+    study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=2)
+    study.enqueue({"lr": 0.01, "depth": 4}, user_attrs={"source": "expert"})
+    study.enqueue({"depth": 2})
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        depth = trial.suggest_int("depth", 1, 8)
+        return lr * depth
+
+    study.optimize(objective, n_trials=3)
+    first, second = study.trials[2], study.trials[3]
+    assert first.params == {"lr": 0.01, "depth": 4}
+    assert first.user_attrs == {"source": "expert"}
+    assert first.reason.startswith("enqueued by user: lr, depth")
+    assert second.params["depth"] == 2 and 1e-4 <= second.params["lr"] <= 1e-1
+    assert "enqueued by user: depth" in second.reason
+    assert len(study.trials) == 5
+
+
+def test_enqueue_checks_values_against_the_known_space():
+    study = hyperdial.create_study()
+    study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=1)
+    with pytest.raises(InvalidValueError, match="parameter 'lr'.*got 5"):
+        study.enqueue({"lr": 5})
+    with pytest.raises(InvalidValueError, match="JSON"):
+        study.enqueue({"lr": object()})
+    assert len(study.trials) == 1
+
+
+def test_enqueued_value_outside_the_objective_distribution_fails_the_trial():
+    study = hyperdial.create_study()
+    study.enqueue({"units": 1000})
+    with pytest.raises(InvalidValueError, match="enqueued value does not fit"):
+        study.optimize(lambda t: t.suggest_int("units", 1, 64), n_trials=1)
+    assert study.trials[0].state is TrialState.FAILED
+
+
+def test_conditional_define_by_run_branches():
+    def objective(trial):
+        kind = trial.suggest_categorical("kind", ["svm", "tree"])
+        if kind == "svm":
+            return trial.suggest_float("C", 1e-2, 1e2, log=True)
+        return trial.suggest_int("depth", 1, 10)
+
+    study = hyperdial.create_study(seed=5)
+    study.optimize(objective, n_trials=30)
+    for t in study.trials:
+        expected = {"kind", "C"} if t.params["kind"] == "svm" else {"kind", "depth"}
+        assert set(t.params) == expected
+
+
+def test_multi_objective_best_trials_is_the_pareto_set():
+    study = hyperdial.create_study(directions=["maximize", "minimize"], seed=0)
+    study.optimize(lambda t: (t.suggest_float("a", 0, 1), t.suggest_float("b", 0, 1)), n_trials=40)
+    front = study.best_trials
+    assert front
+    for t in front:
+        for o in study.trials:
+            dominated = o.values[0] >= t.values[0] and o.values[1] <= t.values[1]
+            strictly = o.values[0] > t.values[0] or o.values[1] < t.values[1]
+            assert not (dominated and strictly)
+    with pytest.raises(InvalidValueError, match="best_trials"):
+        _ = study.best_trial
+
+
+def test_study_lifecycle_functions():
+    storage = MemoryStorage()
+    hyperdial.create_study("a", storage=storage)
+    with pytest.raises(DuplicatedStudyError, match="'a' already exists"):
+        hyperdial.create_study("a", storage=storage)
+    same = hyperdial.create_study("a", storage=storage, load_if_exists=True)
+    assert same.study_name == "a"
+    with pytest.raises(InvalidValueError, match="exists with directions"):
+        hyperdial.create_study("a", storage=storage, direction="maximize", load_if_exists=True)
+    assert [s.name for s in hyperdial.list_studies(storage)] == ["a"]
+    hyperdial.delete_study("a", storage=storage)
+    with pytest.raises(StudyNotFoundError, match="No study named 'a'"):
+        hyperdial.load_study("a", storage=storage)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        pytest.param({"direction": "up"}, "minimize", id="direction"),
+        pytest.param({"directions": []}, "non-empty", id="empty-directions"),
+        pytest.param({"direction": "minimize", "directions": ["minimize"]}, "not both", id="both"),
+        pytest.param({"seed": -1}, "seed must be", id="seed"),
+        pytest.param({"study_name": ""}, "non-empty", id="name"),
+    ],
+)
+def test_create_study_rejects_bad_arguments(kwargs, fragment):
+    with pytest.raises(InvalidValueError, match=fragment):
+        hyperdial.create_study(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        pytest.param({"n_trials": -1}, "n_trials", id="n-trials"),
+        pytest.param({"timeout": -2}, "timeout", id="timeout"),
+        pytest.param({"n_jobs": 0}, "n_jobs", id="n-jobs"),
+        pytest.param({"catch": [3]}, "catch", id="catch"),
+    ],
+)
+def test_optimize_rejects_bad_arguments(kwargs, fragment):
+    study = hyperdial.create_study()
+    with pytest.raises(InvalidValueError, match=fragment):
+        study.optimize(quadratic, **kwargs)
+
+
+def test_trials_dataframe():
+    pytest.importorskip("pandas")
+    study = hyperdial.create_study(seed=0)
+    study.optimize(quadratic, n_trials=5)
+    frame = study.trials_dataframe()
+    assert list(frame["number"]) == [0, 1, 2, 3, 4]
+    assert {"value", "params_x", "params_y", "state", "reason"} <= set(frame.columns)
+    assert frame["value"].min() == study.best_value
+
+
+def test_fixed_trial_runs_an_objective_without_a_study():
+    trial = hyperdial.FixedTrial({"x": 1.0, "y": 3})
+    assert quadratic(trial) == 0.0
+    with pytest.raises(InvalidValueError, match="parameter 'y'"):
+        quadratic(hyperdial.FixedTrial({"x": 1.0, "y": 30}))
+
+
+def test_study_pickles_and_keeps_working():
+    import pickle
+
+    study = hyperdial.create_study(seed=0)
+    study.optimize(quadratic, n_trials=3)
+    clone = pickle.loads(pickle.dumps(study))
+    assert [t.params for t in clone.trials] == [t.params for t in study.trials]
