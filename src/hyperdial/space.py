@@ -46,7 +46,10 @@ _REL_TOL = 1e-9
 
 
 def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    kind = type(value)
+    if kind is float or kind is int:
+        return True
+    return isinstance(value, numbers.Real) and kind is not bool
 
 
 def _check_real(owner: str, name: str, value: object) -> float:

@@ -9,6 +9,7 @@ unit tests.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -142,8 +143,14 @@ class _TrialOwner(Protocol):
     def _set_user_attr(self, trial: Trial, key: str, value: JSON) -> None: ...
 
 
+@functools.lru_cache(maxsize=1024, typed=True)
 def _float_dist(low: float, high: float, step: float | None, log: bool) -> Float:
     return Float(low, high, log=log, step=step)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _int_dist(low: int, high: int, step: int, log: bool) -> Int:
+    return Int(low, high, log=log, step=step)
 
 
 class _Suggestions:
@@ -158,7 +165,10 @@ class _Suggestions:
                 f"parameter names must be non-empty strings; got {name!r}."
             )
         try:
-            return make(*args, **kwargs)  # type: ignore[operator, no-any-return]
+            try:
+                return make(*args, **kwargs)  # type: ignore[operator, no-any-return]
+            except TypeError:  # unhashable arguments cannot use the cache; validate them
+                return make.__wrapped__(*args, **kwargs)  # type: ignore[attr-defined, no-any-return]
         except InvalidDistributionError as exc:
             raise InvalidDistributionError(f"parameter {name!r}: {exc}") from None
 
@@ -178,7 +188,7 @@ class _Suggestions:
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
         """Suggest an integer in ``[low, high]``."""
-        dist = self._named(name, Int, low, high, step=step, log=log)
+        dist = self._named(name, _int_dist, low, high, step, log)
         return int(self.suggest(name, dist))  # type: ignore[arg-type]
 
     def suggest_categorical(self, name: str, choices: Sequence[ParamValue]) -> ParamValue:

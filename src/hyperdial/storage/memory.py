@@ -30,7 +30,8 @@ def _evolve(trial: FrozenTrial, changes: dict[str, object]) -> FrozenTrial:
 
     Only this module builds the changed mappings, so they are wrapped here and never aliased.
     """
-    new = copy.copy(trial)
+    new = object.__new__(FrozenTrial)
+    new.__dict__.update(trial.__dict__)
     for name, value in changes.items():
         if isinstance(value, dict) and not isinstance(value, FrozenDict):
             value = FrozenDict(value)
