@@ -268,6 +268,27 @@ def _json_key(value: object) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def _scalar(value: object) -> ParamValue:
+    """Return ``value`` as a plain Python scalar (numpy scalars included)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)  # type: ignore[arg-type]
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _choice_key(value: object) -> tuple[type, object]:
+    """Return a hashable key telling ``1``, ``1.0``, ``True`` and ``"1"`` apart."""
+    scalar = _scalar(value)
+    return (type(scalar), scalar)
+
+
 @dataclass(frozen=True)
 class Categorical:
     """A parameter taking one of a few unordered choices (str, int, float, bool or None).
@@ -279,7 +300,9 @@ class Categorical:
 
     choices: tuple[ParamValue, ...]
     default: ParamValue = None
-    _keys: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _keys: dict[tuple[type, object], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
@@ -289,26 +312,30 @@ class Categorical:
         choices = tuple(self.choices)
         if not choices:
             raise InvalidDistributionError("Categorical: choices must not be empty; got [].")
-        keys: dict[str, int] = {}
+        keys: dict[tuple[type, object], int] = {}
+        plain = []
         for i, c in enumerate(choices):
-            if not (c is None or isinstance(c, (str, bool, int, float))):
+            try:
+                c = _scalar(c)
+            except TypeError:
                 raise InvalidDistributionError(
                     "Categorical: choices must be str, int, float, bool or None so they can be "
                     f"stored; got {c!r} of type {type(c).__name__}."
-                )
+                ) from None
+            plain.append(c)
             if isinstance(c, float) and not math.isfinite(c):
                 raise InvalidDistributionError(
                     f"Categorical: choices must be finite numbers; got {c!r}."
                 )
-            key = _json_key(c)
+            key = _choice_key(c)
             if key in keys:
                 raise InvalidDistributionError(
                     f"Categorical: choices must be unique; {c!r} repeats."
                 )
             keys[key] = i
-        object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "choices", tuple(plain))
         object.__setattr__(self, "_keys", keys)
-        if self.default is not None and _json_key(self.default) not in keys:
+        if self.default is not None and not self.contains(self.default):
             raise InvalidDistributionError(
                 f"Categorical: default must be one of {list(choices)!r}; got {self.default!r}."
             )
@@ -325,7 +352,7 @@ class Categorical:
             InvalidValueError: ``value`` is not a choice.
         """
         try:
-            return self._keys[_json_key(value)]
+            return self._keys[_choice_key(value)]
         except (KeyError, TypeError):
             raise InvalidValueError(
                 f"value must be one of {list(self.choices)!r}; got {value!r}."

@@ -38,7 +38,10 @@ class TrialState(enum.Enum):
 
     def is_finished(self) -> bool:
         """Return whether the trial has ended (COMPLETE, PRUNED or FAILED)."""
-        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+        return self in _FINISHED
+
+
+_FINISHED = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED})
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,11 @@ def _float_dist(low: float, high: float, step: float | None, log: bool) -> Float
     return Float(low, high, log=log, step=step)
 
 
+@functools.lru_cache(maxsize=1024)
+def _categorical_dist(key: tuple[tuple[type, ParamValue], ...]) -> Categorical:
+    return Categorical([c for _, c in key])
+
+
 @functools.lru_cache(maxsize=1024, typed=True)
 def _int_dist(low: int, high: int, step: int, log: bool) -> Int:
     return Int(low, high, log=log, step=step)
@@ -193,7 +201,13 @@ class _Suggestions:
 
     def suggest_categorical(self, name: str, choices: Sequence[ParamValue]) -> ParamValue:
         """Suggest one of ``choices`` (unordered)."""
-        dist = self._named(name, Categorical, choices)
+        key = None
+        if isinstance(choices, (list, tuple)):
+            key = tuple((type(c), c) for c in choices)
+        if key is None:
+            dist = self._named(name, Categorical, choices)
+        else:
+            dist = self._named(name, _categorical_dist, key)
         return self.suggest(name, dist)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -23,6 +23,10 @@ __all__ = ["MemoryStorage"]
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _copy_json(mapping: Mapping[str, JSON]) -> dict[str, JSON]:
+    return copy.deepcopy(dict(mapping)) if mapping else {}
 
 
 def _evolve(trial: FrozenTrial, changes: dict[str, object]) -> FrozenTrial:
@@ -118,10 +122,10 @@ class MemoryStorage(Storage):
                 trial_id=self._next_trial_id,
                 number=len(trials),
                 state=template.state,
-                fixed_params=copy.deepcopy(dict(template.fixed_params)),
+                fixed_params=_copy_json(template.fixed_params),
                 budget=template.budget,
                 parent=template.parent,
-                user_attrs=copy.deepcopy(dict(template.user_attrs)),
+                user_attrs=_copy_json(template.user_attrs),
                 started_at=_now() if running else None,
             )
             self._next_trial_id += 1
