@@ -233,3 +233,15 @@ def test_an_illegal_grid_value_fails_the_trial_with_its_name():
     study = hyperdial.create_study(sampler=GridSampler({"x": [1, 9]}))
     with pytest.raises(InvalidValueError, match="grid values of 'x'"):
         study.optimize(lambda t: t.suggest_int("x", 0, 3), n_trials=2)
+
+
+def test_one_sampler_shared_by_two_studies_keeps_their_positions_apart():
+    sampler = GridSampler(GRID)
+    first = hyperdial.create_study(sampler=sampler)
+    first.enqueue({"a": 1, "b": "x"})
+    first.optimize(_objective, n_trials=2)  # trial 1 takes point 0
+    second = hyperdial.create_study(sampler=sampler)
+    second.tell(second.ask(), state=TrialState.FAILED)  # trial 0 takes point 0 unseen
+    trial = second.ask()
+    _objective(trial)
+    assert second.tell(trial, 0.0).sampler_meta == {"grid_index": 1}

@@ -20,6 +20,22 @@ class TestRandomConformance(SamplerConformance):
         return lambda seed=None: RandomSampler(seed=seed)
 
 
+class _SingleObjectiveSampler(RandomSampler):
+    supports_multi_objective = False
+
+
+class TestConformanceHooks(SamplerConformance):
+    """The suite's own hooks: a single-objective sampler, and a check declared skipped."""
+
+    skip_checks = {
+        "test_same_seed_same_sequence_in_a_fresh_process": "the class lives in a test module"
+    }
+
+    @pytest.fixture
+    def make_sampler(self):
+        return lambda seed=None: _SingleObjectiveSampler(seed=seed)
+
+
 def _running(number, **fixed):
     return FrozenTrial(
         trial_id=number, number=number, state=TrialState.RUNNING, fixed_params=fixed

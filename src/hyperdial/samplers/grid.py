@@ -121,7 +121,7 @@ class GridSampler(Sampler):
         self.shuffle = shuffle
         self._order: np.ndarray | None = None  # cached permutation, rebuilt on demand
         self._order_seed: int | None = None
-        self._last: tuple[int, int, int] | None = None  # (trial_id, number, position)
+        self._last: tuple[History, int, int] | None = None  # (history, number, position)
 
     @property
     def search_space(self) -> dict[str, list[ParamValue]]:
@@ -158,13 +158,14 @@ class GridSampler(Sampler):
         return bool(fixed) and all(name in fixed for name in self._grid)
 
     def _position(self, history: History, trial: FrozenTrial) -> int:
+        # The study passes one snapshot to sample() and every sample_one() of a trial; the
+        # cache holds that snapshot so it cannot be confused with another study's.
         last = self._last
-        if last is not None and last[:2] == (trial.trial_id, trial.number):
+        if last is not None and last[0] is history and last[1] == trial.number:
             return last[2]
         skipped = sum(1 for t in history.trials if t.number < trial.number and self._covers(t))
         position = trial.number - skipped
-        # Earlier trials and their fixed params never change, so the position is final.
-        self._last = (trial.trial_id, trial.number, position)
+        self._last = (history, trial.number, position)
         return position
 
     def _index(self, history: History, trial: FrozenTrial) -> int:
