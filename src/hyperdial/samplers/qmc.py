@@ -26,7 +26,7 @@ _SeedKey = tuple[int, ...]
 
 
 def _engine(kind: str, d: int, scramble: bool, seed: _SeedKey) -> object:
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # type: ignore[import-untyped]  # scipy ships no stubs
 
     cls = qmc.Sobol if kind == "sobol" else qmc.Halton
     gen = np.random.default_rng(list(seed))
@@ -119,7 +119,8 @@ class QMCSampler(Sampler):
                 if len(self._cache) >= _MAX_CACHED:
                     self._cache.clear()
                 self._cache[key] = block
-        return block[k]
+        row: np.ndarray = block[k]
+        return row
 
     @property
     def _base_seed(self) -> int:

@@ -43,12 +43,12 @@ KINDS: dict[str, Distribution] = {
     "int": Int(-3, 7),
     "int_log": Int(1, 1000, log=True),
     "int_step": Int(0, 12, step=4),
-    "categorical": Categorical(["a", "b", "c"]),
+    "categorical": Categorical(("a", "b", "c")),
 }
-MIXED = Categorical([1, True, "1", None, 1.5])
+MIXED = Categorical((1, True, "1", None, 1.5))
 CONDITIONAL = SearchSpace(
     {
-        "kernel": Categorical(["linear", "rbf", "poly"]),
+        "kernel": Categorical(("linear", "rbf", "poly")),
         "gamma": Float(1e-3, 1.0, log=True),
         "degree": Int(2, 5),
         "coef": Float(0.0, 1.0),
@@ -61,7 +61,7 @@ CONDITIONAL = SearchSpace(
 )
 BRANCHES = SearchSpace(  # the superset of what the define-by-run objective asks for
     {
-        "branch": Categorical(["small", "large"]),
+        "branch": Categorical(("small", "large")),
         "units": Int(1, 4),  # Int(1, 8) on odd trials: a range that changes between trials
         "dropout": Float(0.0, 0.5),
         "lr": Float(1e-4, 1e-1, log=True),
@@ -175,7 +175,9 @@ class SamplerConformance:
 
     @pytest.mark.parametrize("declared", [False, True], ids=["define-by-run", "suggest_space"])
     @pytest.mark.parametrize("kind", list(KINDS))
-    def test_values_are_legal_python_scalars(self, make_sampler_for, kind, declared):
+    def test_values_are_legal_python_scalars(
+        self, make_sampler_for: Callable[..., Sampler], kind: str, declared: bool
+    ) -> None:
         dist = KINDS[kind]
         space = SearchSpace({kind: dist})
 
@@ -191,7 +193,9 @@ class SamplerConformance:
             assert t.state is TrialState.COMPLETE, t.error
             _check_value(kind, dist, t.params[kind])
 
-    def test_sample_returns_legal_python_scalars(self, make_sampler_for):
+    def test_sample_returns_legal_python_scalars(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         space = SearchSpace({**KINDS, "mixed": MIXED})
         sampler = make_sampler_for(space, seed=0)
         done = [
@@ -219,7 +223,9 @@ class SamplerConformance:
             _check_value(name, dist, sampler.sample_one(history, current, name, dist, rng))
 
     @pytest.mark.parametrize("declared", [False, True], ids=["define-by-run", "suggest_space"])
-    def test_categorical_types_are_preserved(self, make_sampler_for, declared):
+    def test_categorical_types_are_preserved(
+        self, make_sampler_for: Callable[..., Sampler], declared: bool
+    ) -> None:
         space = SearchSpace({"mixed": MIXED})
         seen: list[ParamValue] = []
 
@@ -240,7 +246,7 @@ class SamplerConformance:
             assert json.dumps(t.params["mixed"]) == json.dumps(value)
         assert len({json.dumps(v) for v in seen}) >= 2, f"always {seen[0]!r} in 20 trials"
 
-    def test_declared_conditional_space(self, make_sampler_for):
+    def test_declared_conditional_space(self, make_sampler_for: Callable[..., Sampler]) -> None:
         study = _study(make_sampler_for(CONDITIONAL, seed=0))
         study.optimize(lambda t: float(len(t.suggest_space(CONDITIONAL))), n_trials=_N)
         for t in study.trials:
@@ -249,7 +255,9 @@ class SamplerConformance:
             for name, value in t.params.items():
                 _check_value(name, CONDITIONAL[name], value)
 
-    def test_define_by_run_branches_and_changing_ranges(self, make_sampler_for):
+    def test_define_by_run_branches_and_changing_ranges(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         study = _study(make_sampler_for(BRANCHES, seed=0))
         study.optimize(_branches, n_trials=_N)
         for t in study.trials:
@@ -259,7 +267,9 @@ class SamplerConformance:
             for name, value in t.params.items():
                 _check_value(name, t.distributions[name], value)
 
-    def test_parameters_are_not_drawn_in_lockstep(self, make_sampler_for):
+    def test_parameters_are_not_drawn_in_lockstep(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         study = _study(make_sampler_for(PAIR, seed=0))
         study.optimize(
             lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=12
@@ -268,11 +278,13 @@ class SamplerConformance:
         assert any(x != y for x, y in pairs), "x and y were always equal"
         assert len(set(pairs)) > 1, "every trial drew the same point"
 
-    def test_same_seed_same_sequence(self, make_sampler_for):
+    def test_same_seed_same_sequence(self, make_sampler_for: Callable[..., Sampler]) -> None:
         first = _sequence(make_sampler_for(SEQUENCE, seed=3))
         assert first == _sequence(make_sampler_for(SEQUENCE, seed=3))
 
-    def test_same_seed_same_sequence_in_a_fresh_process(self, make_sampler_for):
+    def test_same_seed_same_sequence_in_a_fresh_process(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         sampler = make_sampler_for(SEQUENCE, seed=3)
         payload = pickle.dumps(sampler)
         code = (
@@ -288,13 +300,15 @@ class SamplerConformance:
         assert child.returncode == 0, child.stderr.decode()
         assert child.stdout.decode().strip() == _sequence(pickle.loads(payload))
 
-    def test_reseed_diverges(self, make_sampler_for):
+    def test_reseed_diverges(self, make_sampler_for: Callable[..., Sampler]) -> None:
         sampler = make_sampler_for(SEQUENCE, seed=1)
         other = sampler.reseed(2)
         assert type(other) is type(sampler) and other.seed == 2 and sampler.seed == 1
         assert _sequence(sampler) != _sequence(other)
 
-    def test_failed_pruned_nan_and_running_trials_are_tolerated(self, make_sampler_for):
+    def test_failed_pruned_nan_and_running_trials_are_tolerated(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         study = _study(make_sampler_for(BRANCHES, seed=0))
         left_running = study.ask()
         _branches(left_running)
@@ -319,7 +333,9 @@ class SamplerConformance:
         study.optimize(lambda t: float(len(t.suggest_space(BRANCHES))), n_trials=2)
         assert all(t.state is TrialState.COMPLETE for t in study.trials[-2:])
 
-    def test_multi_objective_support_is_declared(self, make_sampler_for):
+    def test_multi_objective_support_is_declared(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         sampler = make_sampler_for(PAIR, seed=0)
         directions = ["minimize", "maximize"]
         if not sampler.supports_multi_objective:
@@ -333,7 +349,7 @@ class SamplerConformance:
         assert all(t.state is TrialState.COMPLETE for t in study.trials)
         assert study.best_trials
 
-    def test_pickle_round_trip(self, make_sampler_for):
+    def test_pickle_round_trip(self, make_sampler_for: Callable[..., Sampler]) -> None:
         sampler = make_sampler_for(SEQUENCE, seed=4)
         clone = pickle.loads(pickle.dumps(sampler))
         assert type(clone) is type(sampler) and clone.seed == sampler.seed
@@ -342,7 +358,9 @@ class SamplerConformance:
         used = pickle.loads(pickle.dumps(sampler))  # with whatever it cached
         assert _sequence(used) == expected
 
-    def test_enqueued_and_fixed_params_are_respected(self, make_sampler_for):
+    def test_enqueued_and_fixed_params_are_respected(
+        self, make_sampler_for: Callable[..., Sampler]
+    ) -> None:
         study = _study(make_sampler_for(SearchSpace({**PAIR, **CONDITIONAL}), seed=0))
         study.enqueue({"x": 0.3})
         study.enqueue({"x": 0.7, "y": 0.1})
