@@ -87,19 +87,19 @@ def neural_net(max_layers: int = 5, *, min_layers: int = 2) -> SearchSpace:
 
     params: dict[str, Float | Int | Categorical] = {
         "learning_rate": Float(1e-4, 1e-1, log=True, default=1e-2),
-        "batch_size": Categorical([32, 64, 128, 256], default=32),
+        "batch_size": Categorical((32, 64, 128, 256), default=32),
         "n_layers": Int(min_layers, max_layers, default=min_layers),
     }
     for k in layers:
-        default = max(_UNITS_LOW, 256 >> (k - 1))
-        params[f"units_{k}"] = Int(_UNITS_LOW, _UNITS_HIGH, log=True, default=default)
+        width = max(_UNITS_LOW, 256 >> (k - 1))
+        params[f"units_{k}"] = Int(_UNITS_LOW, _UNITS_HIGH, log=True, default=width)
     for k in layers:
-        default = min(_DROPOUT_HIGH, round(_DROPOUT_LOW + 0.1 * (k - 1), 2))
-        params[f"dropout_{k}"] = Float(_DROPOUT_LOW, _DROPOUT_HIGH, default=default)
+        rate = min(_DROPOUT_HIGH, round(_DROPOUT_LOW + 0.1 * (k - 1), 2))
+        params[f"dropout_{k}"] = Float(_DROPOUT_LOW, _DROPOUT_HIGH, default=rate)
     params["l1"] = Float(1e-3, 1e-1, log=True, default=1e-3)
     params["l2"] = Float(1e-3, 1e-1, log=True, default=1e-3)
     params["lr_schedule"] = Categorical(
-        ["constant", "step", "cosine", "one-cycle"], default="cosine"
+        ("constant", "step", "cosine", "one-cycle"), default="cosine"
     )
 
     conditions = {
