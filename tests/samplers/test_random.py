@@ -60,7 +60,7 @@ def test_infer_space_is_empty_and_cheap_on_a_long_history():
     history = History((Direction.MINIMIZE,), trials)
     start = time.perf_counter()
     assert len(RandomSampler().infer_space(history)) == 0
-    assert time.perf_counter() - start < 0.01
+    assert time.perf_counter() - start < 0.05
 
 
 def test_a_seeded_value_depends_on_seed_number_and_name_only():

@@ -144,6 +144,9 @@ class SamplerConformance:
     The seed checks create studies without a seed of their own, so the study derives its
     generators from the sampler's seed; the sampler's seed alone must fix the sequence.
 
+    The fresh-process check starts a new interpreter and is marked ``slow``; register the
+    marker (``markers = ["slow: ..."]``) if your pytest runs with ``--strict-markers``.
+
     Example:
         See the module docstring.
     """
@@ -282,6 +285,7 @@ class SamplerConformance:
         first = _sequence(make_sampler_for(SEQUENCE, seed=3))
         assert first == _sequence(make_sampler_for(SEQUENCE, seed=3))
 
+    @pytest.mark.slow  # a new interpreter imports numpy (and scipy): about a second
     def test_same_seed_same_sequence_in_a_fresh_process(
         self, make_sampler_for: Callable[..., Sampler]
     ) -> None:
