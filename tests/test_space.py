@@ -161,3 +161,26 @@ def test_monotonic_repair_sorts_drawn_values_and_clips_around_fixed_ones():
     order.repair(values, frozenset({"u1"}))
     assert values == {"u1": 16, "u2": 16, "u3": 16}
     assert order.holds(values)
+
+
+def test_monotonic_repair_keeps_sampled_values_between_fixed_ones():
+    order = Monotonic(("u1", "u2", "u3", "u4"), increasing=False)
+    values = {"u1": 32, "u2": 256, "u3": 128, "u4": 16}
+    order.repair(values, frozenset({"u3"}))
+    assert values["u3"] == 128 and order.holds(values)
+
+
+def test_monotonic_repair_rejects_contradicting_fixed_values():
+    order = Monotonic(("u1", "u2"), increasing=False)
+    with pytest.raises(InvalidValueError, match="must not grow"):
+        order.repair({"u1": 32, "u2": 64}, frozenset({"u1", "u2"}))
+
+
+def test_constraints_need_one_shared_distribution_and_survive_to_dict():
+    with pytest.raises(InvalidDistributionError, match="share one distribution"):
+        SearchSpace({"a": Int(1, 8), "b": Int(1, 16)}, constraints=[Monotonic(("a", "b"))])
+    space = SearchSpace(
+        {"a": Int(1, 8, default=4), "b": Int(1, 8)}, constraints=[Monotonic(("a", "b"))]
+    )
+    again = SearchSpace.from_dict(space.to_dict())
+    assert again == space and again.constraints == space.constraints

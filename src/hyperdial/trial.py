@@ -312,7 +312,9 @@ class Trial(_Suggestions):
 
         Example:
             >>> from hyperdial.presets import neural_net
-            >>> params = FixedTrial({"n_layers": 2}).suggest_space(neural_net())  # doctest: +SKIP
+            >>> params = FixedTrial({"n_layers": 2}).suggest_space(neural_net())
+            >>> params["n_layers"], params["units_1"] >= params["units_2"]
+            (2, True)
         """
         if not isinstance(space, SearchSpace):
             raise TypeError(f"suggest_space expects a SearchSpace; got {type(space).__name__}.")
@@ -416,6 +418,13 @@ class FixedTrial(_Suggestions):
         for name, dist in space.items():
             if space.is_active(name, out):
                 out[name] = self.suggest(name, dist)
+        for constraint in space.constraints:
+            if not constraint.holds(out):
+                raise InvalidValueError(
+                    f"FixedTrial: the values of {list(constraint.names)} break their order "
+                    f"({'non-decreasing' if constraint.increasing else 'non-increasing'}); "
+                    f"got {[out[n] for n in constraint.names if n in out]!r}."
+                )
         return out
 
     def report(self, value: float, step: int) -> None:

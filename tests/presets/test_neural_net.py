@@ -116,11 +116,6 @@ def test_enqueued_partial_configuration_is_respected(enqueued, check):
     assert len(rest) == N_SEEDS  # the rest is sampled, not filled with defaults
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Monotonic.repair only clips drawn values to the fixed value before them, so a "
-    "fixed width after drawn ones can exceed them",
-)
 def test_enqueued_later_width_keeps_the_order():
     space = neural_net()
     for seed in range(N_SEEDS):
