@@ -339,3 +339,19 @@ def test_study_pickles_and_keeps_working():
     study.optimize(quadratic, n_trials=3)
     clone = pickle.loads(pickle.dumps(study))
     assert [t.params for t in clone.trials] == [t.params for t in study.trials]
+
+
+def test_declared_space_after_define_by_run_gets_a_joint_proposal():
+    from hyperdial import Float as F
+    from hyperdial import SearchSpace
+    from hyperdial.samplers import QMCSampler
+
+    space = SearchSpace({"a": F(0, 1), "b": F(0, 1)})
+    study = hyperdial.create_study(sampler=QMCSampler(seed=0))
+    for _ in range(3):
+        trial = study.ask()
+        trial.suggest_int("n", 1, 3)
+        params = trial.suggest_space(space)
+        study.tell(trial, params["a"])
+    assert all("sobol point" in t.reason for t in study.trials)
+    assert all(set(t.params) == {"n", "a", "b"} for t in study.trials)

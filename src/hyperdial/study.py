@@ -82,7 +82,7 @@ class _TrialContext:
         self.joint: Suggestion | None = None
         self.joint_space: SearchSpace | None = None
         self.sources: dict[str, str] = {}  # param -> "fixed" | "joint" | "independent"
-        self.meta_written = False
+        self.meta_written: Suggestion | None = None  # the proposal whose meta is stored
         self.enqueued = False
 
 
@@ -288,7 +288,14 @@ class Study:
                 ) from None
             context.sources[name] = "fixed"
             return value
-        if context.joint is None:
+        declared_late = (
+            space is not None
+            and context.joint is not None
+            and context.joint_space is not space
+            and name not in context.joint.params
+        )
+        if context.joint is None or declared_late:
+            # A declared space met after define-by-run suggestions gets its own joint proposal.
             history = context.history = self.history()
             joint_space = space if space is not None else self._sampler.infer_space(history)
             current = history.by_number(trial.number)
@@ -329,9 +336,10 @@ class Study:
     def _record(self, trial: Trial, values: Mapping[str, tuple[Distribution, ParamValue]]) -> None:
         context = self._context(trial)
         meta: Mapping[str, JSON] = {}
-        if not context.meta_written and context.joint is not None and context.joint.meta:
-            meta = context.joint.meta
-            context.meta_written = True
+        joint = context.joint
+        if joint is not None and joint.meta and context.meta_written is not joint:
+            meta = joint.meta
+            context.meta_written = joint
         update = TrialUpdate(params=values, reason=self._reason(context), sampler_meta=meta)
         self._storage.update_trial(trial.trial_id, update)
 
