@@ -1,0 +1,285 @@
+"""The statements of the SQL storage, built once per dialect.
+
+Building SQLAlchemy expressions costs more than running them on SQLite, so every statement is
+built here once with named bind parameters (``b_*``) and reused. PostgreSQL also gets
+single-statement forms of the hot writes (creating a trial, adding parameters or intermediate
+values): run in autocommit they take one round trip instead of four.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from hyperdial.storage.sql.models import (
+    studies,
+    study_attrs,
+    trial_intermediate,
+    trial_params,
+    trials,
+)
+
+__all__ = ["TRIAL_COLUMNS", "UNFINISHED", "Queries"]
+
+UNFINISHED = ("WAITING", "RUNNING")
+
+TRIAL_COLUMNS = (
+    trials.c.id,
+    trials.c.number,
+    trials.c.state,
+    trials.c.values_json,
+    trials.c.budget,
+    trials.c.parent,
+    trials.c.reason,
+    trials.c.error,
+    trials.c.fixed_params_json,
+    trials.c.user_attrs_json,
+    trials.c.sampler_meta_json,
+    trials.c.started_at,
+    trials.c.finished_at,
+)
+
+_PG_CREATE_TRIAL = """
+WITH bump AS (
+    UPDATE studies SET next_number = next_number + 1 WHERE id = :b_study
+    RETURNING next_number - 1 AS number
+)
+INSERT INTO trials (study_id, number, state, budget, parent, reason, fixed_params_json,
+                    user_attrs_json, sampler_meta_json, started_at)
+SELECT CAST(:b_study AS INTEGER), bump.number, CAST(:state AS VARCHAR),
+       CAST(:budget AS DOUBLE PRECISION), CAST(:parent AS INTEGER), '', CAST(:fixed AS TEXT),
+       CAST(:attrs AS TEXT), '{}', CAST(:started AS BIGINT)
+FROM bump
+RETURNING id, number
+"""
+
+_PG_LOCKED = (
+    "WITH locked AS (SELECT id FROM trials WHERE id = :b_trial "
+    "AND state IN ('WAITING', 'RUNNING') FOR UPDATE) "
+)
+
+
+def _pg_add_params(n: int) -> sa.TextClause:
+    rows = ", ".join(
+        f"(CAST(:n{i} AS VARCHAR), CAST(:d{i} AS TEXT), CAST(:v{i} AS TEXT), {i})"
+        for i in range(n)
+    )
+    return sa.text(
+        _PG_LOCKED + "INSERT INTO trial_params (trial_id, name, distribution_json, value_json) "
+        "SELECT locked.id, v.name, v.dist, v.val FROM locked "
+        f"CROSS JOIN (VALUES {rows}) AS v (name, dist, val, pos) ORDER BY v.pos "
+        "ON CONFLICT (trial_id, name) DO UPDATE SET "
+        "distribution_json = EXCLUDED.distribution_json, value_json = EXCLUDED.value_json"
+    )
+
+
+def _pg_add_steps(n: int) -> sa.TextClause:
+    rows = ", ".join(f"(CAST(:s{i} AS BIGINT), CAST(:v{i} AS VARCHAR))" for i in range(n))
+    return sa.text(
+        _PG_LOCKED + "INSERT INTO trial_intermediate (trial_id, step, value) "
+        f"SELECT locked.id, v.step, v.val FROM locked CROSS JOIN (VALUES {rows}) AS v (step, val) "
+        "ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value"
+    )
+
+
+def _upsert(dialect: str, table: sa.Table, keys: list[str], columns: list[str]) -> Any:
+    """Return an INSERT that overwrites ``columns`` of an existing row with the same ``keys``."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(table)
+        return pg.on_conflict_do_update(
+            index_elements=keys, set_={c: pg.excluded[c] for c in columns}
+        )
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_update(
+            index_elements=keys, set_={c: lite.excluded[c] for c in columns}
+        )
+    if dialect == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        my = mysql_insert(table)
+        return my.on_duplicate_key_update({c: my.inserted[c] for c in columns})
+    raise NotImplementedError(
+        f"SQLStorage supports SQLite, PostgreSQL and MySQL; got {dialect!r}."
+    )
+
+
+def _children(where_params: Any, where_steps: Any) -> sa.CompoundSelect[Any]:
+    """Return params (kind 0, in insertion order) and intermediate values (kind 1) in one query."""
+    return sa.union_all(
+        sa.select(
+            trial_params.c.trial_id,
+            sa.literal_column("0").label("kind"),
+            trial_params.c.id.label("pos"),
+            trial_params.c.name,
+            trial_params.c.distribution_json,
+            trial_params.c.value_json.label("value"),
+        ).where(where_params),
+        sa.select(
+            trial_intermediate.c.trial_id,
+            sa.literal_column("1"),
+            trial_intermediate.c.step,
+            sa.null(),
+            sa.null(),
+            trial_intermediate.c.value,
+        ).where(where_steps),
+    ).order_by("kind", "pos")
+
+
+class Queries:
+    """Every statement :class:`~hyperdial.storage.sql.SQLStorage` runs, for one dialect."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        b = sa.bindparam
+        study, trial = b("b_study"), b("b_trial")
+        self.dialect = dialect.name
+        self.update_returning = bool(dialect.update_returning)
+        self.postgresql = dialect.name == "postgresql"
+        self._pg_params: dict[int, sa.TextClause] = {}
+        self._pg_steps: dict[int, sa.TextClause] = {}
+
+        # Studies.
+        info = (studies.c.id, studies.c.name, studies.c.directions_json, studies.c.created_at)
+        self.study_by_name = sa.select(*info).where(studies.c.name == b("b_name"))
+        self.list_studies = sa.select(*info).order_by(studies.c.id)
+        self.insert_study = studies.insert()
+        self.lock_study_by_name = (
+            sa.select(studies.c.id).where(studies.c.name == b("b_name")).with_for_update()
+        )
+        ids_of_study = sa.select(trials.c.id).where(trials.c.study_id == study)
+        self.delete_study = (
+            trial_intermediate.delete().where(trial_intermediate.c.trial_id.in_(ids_of_study)),
+            trial_params.delete().where(trial_params.c.trial_id.in_(ids_of_study)),
+            trials.delete().where(trials.c.study_id == study),
+            study_attrs.delete().where(study_attrs.c.study_id == study),
+            studies.delete().where(studies.c.id == study),
+        )
+        self.study_exists = sa.select(studies.c.id).where(studies.c.id == study)
+        self.upsert_attr = _upsert(self.dialect, study_attrs, ["study_id", "key"], ["value_json"])
+        self.study_attrs = (
+            sa.select(studies.c.id, study_attrs.c.key, study_attrs.c.value_json)
+            .select_from(studies.outerjoin(study_attrs))
+            .where(studies.c.id == study)
+            .order_by(study_attrs.c.key)
+        )
+
+        # Creating and claiming trials.
+        self.bump_counter = (
+            studies.update()
+            .where(studies.c.id == study)
+            .values(next_number=studies.c.next_number + 1)
+            .returning(studies.c.next_number)
+        )
+        self.lock_counter = (
+            sa.select(studies.c.next_number).where(studies.c.id == study).with_for_update()
+        )
+        self.set_counter = (
+            studies.update().where(studies.c.id == study).values(next_number=b("b_next"))
+        )
+        self.insert_trial = trials.insert()
+        self.pg_create_trial = sa.text(_PG_CREATE_TRIAL)
+        oldest_waiting = (
+            sa.select(trials.c.id)
+            .where(trials.c.study_id == study, trials.c.state == "WAITING")
+            .order_by(trials.c.number)
+            .limit(1)
+        )
+        self.peek_waiting = sa.select(
+            studies.c.id,
+            oldest_waiting.where(trials.c.study_id == studies.c.id).scalar_subquery(),
+        ).where(studies.c.id == study)
+        # SQLite leaves FOR UPDATE out; its BEGIN IMMEDIATE already serialises writers.
+        self.lock_waiting = oldest_waiting.with_for_update(skip_locked=True)
+        self.claim = (
+            trials.update()
+            .where(trials.c.id == trial, trials.c.state == "WAITING")
+            .values(state="RUNNING", started_at=b("b_now"))
+        )
+
+        # Updating trials.
+        self.lock_trial = (
+            sa.select(
+                trials.c.number,
+                trials.c.state,
+                trials.c.user_attrs_json,
+                trials.c.sampler_meta_json,
+                trials.c.started_at,
+            )
+            .where(trials.c.id == trial)
+            .with_for_update()
+        )
+        self.trial_state = sa.select(trials.c.number, trials.c.state).where(trials.c.id == trial)
+        # The SET clause comes from the keys of the parameters passed at execution.
+        self.update_trial = trials.update().where(trials.c.id == trial)
+        self.update_unfinished = trials.update().where(
+            trials.c.id == trial, trials.c.state.in_(UNFINISHED)
+        )
+        self.upsert_params = _upsert(
+            self.dialect,
+            trial_params,
+            ["trial_id", "name"],
+            ["distribution_json", "value_json"],
+        )
+        self.upsert_steps = _upsert(
+            self.dialect, trial_intermediate, ["trial_id", "step"], ["value"]
+        )
+
+        # Reading trials.
+        self.trial_by_id = sa.select(*TRIAL_COLUMNS).where(trials.c.id == trial)
+        on = sa.and_(trials.c.study_id == studies.c.id, trials.c.number >= b("b_min"))
+        in_states = trials.c.state.in_(b("b_states", expanding=True))
+        # The outer join tells an unknown study (no row) from one without trials (a NULL row).
+        self.trials_of_study = (
+            sa.select(studies.c.id, *TRIAL_COLUMNS)
+            .select_from(studies.outerjoin(trials, on))
+            .where(studies.c.id == study)
+            .order_by(trials.c.number)
+        )
+        self.trials_of_study_in_states = (
+            sa.select(studies.c.id, *TRIAL_COLUMNS)
+            .select_from(studies.outerjoin(trials, sa.and_(on, in_states)))
+            .where(studies.c.id == study)
+            .order_by(trials.c.number)
+        )
+        ids = b("b_ids", expanding=True)
+        self.children_by_ids = _children(
+            trial_params.c.trial_id.in_(ids), trial_intermediate.c.trial_id.in_(ids)
+        )
+        scope = sa.select(trials.c.id).where(
+            trials.c.study_id == study, trials.c.number.between(b("b_low"), b("b_high"))
+        )
+        self.children_by_scope = _children(
+            trial_params.c.trial_id.in_(scope), trial_intermediate.c.trial_id.in_(scope)
+        )
+        count_on = trials.c.study_id == studies.c.id
+        self.count_trials = (
+            sa.select(studies.c.id, sa.func.count(trials.c.id))
+            .select_from(studies.outerjoin(trials, count_on))
+            .where(studies.c.id == study)
+            .group_by(studies.c.id)
+        )
+        self.count_trials_in_states = (
+            sa.select(studies.c.id, sa.func.count(trials.c.id))
+            .select_from(studies.outerjoin(trials, sa.and_(count_on, in_states)))
+            .where(studies.c.id == study)
+            .group_by(studies.c.id)
+        )
+
+    def pg_add_params(self, n: int) -> sa.TextClause:
+        """Return PostgreSQL's one-statement write of ``n`` params to an unfinished trial."""
+        statement = self._pg_params.get(n)
+        if statement is None:
+            statement = self._pg_params[n] = _pg_add_params(n)
+        return statement
+
+    def pg_add_steps(self, n: int) -> sa.TextClause:
+        """Return PostgreSQL's one-statement write of ``n`` intermediate values."""
+        statement = self._pg_steps.get(n)
+        if statement is None:
+            statement = self._pg_steps[n] = _pg_add_steps(n)
+        return statement

@@ -1,0 +1,46 @@
+"""Alembic environment of the SQL storage.
+
+:class:`~hyperdial.storage.sql.SQLStorage` runs the migrations programmatically and hands over
+an open connection in ``config.attributes["connection"]``. Run by hand (``alembic -x`` is not
+needed), set ``sqlalchemy.url`` in the Alembic config instead.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import context
+
+config = context.config
+
+
+def _run(connection: sa.Connection) -> None:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _main() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError(
+            "hyperdial migrations: set sqlalchemy.url in the Alembic config or pass a "
+            "connection in config.attributes['connection']."
+        )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise RuntimeError(
+        "hyperdial migrations run online only; offline (--sql) mode is unsupported."
+    )
+_main()

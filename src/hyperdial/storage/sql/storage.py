@@ -1,0 +1,603 @@
+"""Storage in a SQL database (SQLite, PostgreSQL, MySQL/MariaDB) through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from hyperdial._types import JSON, Direction, FrozenDict
+from hyperdial.exceptions import (
+    DuplicatedStudyError,
+    InvalidValueError,
+    StudyNotFoundError,
+    TrialFinishedError,
+    TrialNotFoundError,
+)
+from hyperdial.space import Distribution, distribution_from_json
+from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.storage.sql import _engine
+from hyperdial.storage.sql._queries import UNFINISHED, Queries
+from hyperdial.storage.sql.models import NAME_LENGTH
+from hyperdial.trial import FrozenTrial, TrialState
+
+__all__ = ["SQLStorage"]
+
+_T = TypeVar("_T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_STATES = {state.value: state for state in TrialState}
+_MAX_RETRIES = 8
+_IN_LIST_MAX = 256  # up to this many trials, params are fetched by trial id
+_DIST_CACHE_MAX = 4096
+_EMPTY = FrozenDict()
+# How _run opens its transaction: writes, reads, or one self-contained statement (which
+# PostgreSQL runs in autocommit, saving the BEGIN and COMMIT round trips).
+_WRITE, _READ, _SINGLE = "write", "read", "single"
+_INSTANCES: weakref.WeakSet[SQLStorage] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # Connections inherited from the parent must never be used (nor closed) by the child.
+    for storage in list(_INSTANCES):
+        storage._forget_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _now_us() -> int:
+    return (datetime.now(timezone.utc) - _EPOCH) // _MICROSECOND
+
+
+def _to_datetime(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "tolist"):  # NumPy scalars and arrays
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _dumps(what: str, value: object) -> str:
+    try:
+        return json.dumps(value, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            f"SQLStorage: {what} must be JSON-serialisable; got {value!r} ({exc})."
+        ) from None
+
+
+def _loads_mapping(text: str) -> dict[str, JSON]:
+    return {} if text == "{}" else json.loads(text)  # type: ignore[no-any-return]
+
+
+def _check_name(what: str, name: object) -> None:
+    if isinstance(name, str) and len(name) > NAME_LENGTH:
+        raise InvalidValueError(
+            f"SQLStorage: {what} must have at most {NAME_LENGTH} characters; got "
+            f"{name[:40]!r}... ({len(name)} characters)."
+        )
+
+
+def _study_not_found(study_id: int) -> StudyNotFoundError:
+    return StudyNotFoundError(f"No study with id {study_id} in this storage.")
+
+
+class SQLStorage(Storage):
+    """Keep studies in a SQL database shared by threads, processes and machines.
+
+    SQLite needs nothing installed; PostgreSQL needs ``hyperdial[postgresql]`` (psycopg) and
+    MySQL/MariaDB ``hyperdial[mysql]`` (PyMySQL). ``postgresql://`` and ``mysql://`` URLs use
+    those drivers. The schema is created on first use and upgraded by the bundled Alembic
+    migrations; a database written by a newer hyperdial raises
+    :class:`~hyperdial.exceptions.SchemaVersionError` and is left alone.
+
+    The constructor does no I/O; the database is opened on first use. Every method is one
+    transaction. Instances are picklable (the copy reconnects) and safe to use after ``fork``.
+
+    Args:
+        url: A SQLAlchemy database URL, e.g. ``"sqlite:///hyperdial.db"`` or
+            ``"postgresql+psycopg://user@host/db"``.
+        engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine` (e.g.
+            ``{"pool_size": 20}``); ``connect_args`` are merged with hyperdial's.
+
+    Raises:
+        TypeError: ``url`` is not a string.
+        StorageError: ``url`` is not a database URL; on first use, the database cannot be
+            reached.
+
+    Example:
+        >>> from hyperdial import Direction
+        >>> storage = SQLStorage("sqlite://")
+        >>> storage.create_study("demo", [Direction.MINIMIZE]).name
+        'demo'
+    """
+
+    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+        if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
+            raise TypeError(
+                "SQLStorage: engine_kwargs must be a mapping or None; "
+                f"got {type(engine_kwargs).__name__}."
+            )
+        self._url = url
+        self._engine_kwargs = dict(engine_kwargs or {})
+        self._parsed = _engine.parse_url(url)
+        self._shown = _engine.shown_url(self._parsed)
+        self._lock = threading.Lock()
+        self._engine: sa.Engine | None = None
+        self._autocommit: sa.Engine | None = None
+        self._q: Queries = None  # type: ignore[assignment]  # set with the engine
+        self._serial: Any = None  # a lock when all threads share one SQLite connection
+        self._dists: dict[str, Distribution] = {}
+        _INSTANCES.add(self)
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._shown!r})"
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"url": self._url, "engine_kwargs": self._engine_kwargs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"], engine_kwargs=state["engine_kwargs"])  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Close pooled connections; the storage reconnects when used again."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _forget_connections(self) -> None:
+        self._lock = threading.Lock()
+        if self._serial is not None:
+            self._serial = threading.Lock()
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _open(self) -> sa.Engine:
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                engine = _engine.create_engine(self._parsed, self._engine_kwargs)
+                try:
+                    _engine.ensure_schema(engine, self._shown)
+                except BaseException:
+                    engine.dispose()
+                    raise
+                if isinstance(engine.pool, sa.pool.StaticPool):
+                    self._serial = threading.Lock()
+                if engine.dialect.name == "postgresql":
+                    # Shares the pool; setting autocommit costs psycopg no round trip.
+                    self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+                self._q = Queries(engine.dialect)
+                self._engine = engine
+            return self._engine
+
+    def _run(self, body: Callable[[sa.Connection], _T], mode: str = _WRITE) -> _T:
+        """Run ``body`` in one transaction, retrying deadlocks and stale connections."""
+        engine = self._open()
+        autocommit = mode != _WRITE and self._autocommit is not None
+        if autocommit:
+            engine = self._autocommit  # type: ignore[assignment]
+        delay = 0.005
+        for attempt in range(_MAX_RETRIES + 1):
+            done = False
+            try:
+                with self._serial or nullcontext():
+                    try:
+                        connection = engine.connect()
+                    except sa.exc.DBAPIError as exc:
+                        raise _engine.cannot_connect(exc, self._shown) from exc
+                    with connection:
+                        if mode == _READ:
+                            connection.execution_options(**{_engine.BEGIN_OPTION: "DEFERRED"})
+                        with connection.begin():
+                            result = body(connection)
+                            done = True
+                        return result
+            except sa.exc.DBAPIError as exc:
+                # A lost connection may have taken an autocommitted write with it: not retried.
+                lost_write = exc.connection_invalidated and autocommit and mode == _SINGLE
+                if not done and not lost_write and attempt < _MAX_RETRIES:
+                    if _engine.is_retryable(exc):
+                        time.sleep(delay * (1.0 + random.random()))
+                        delay = min(delay * 2.0, 0.5)
+                        continue
+                raise _engine.wrap_error(exc, self._shown) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _queries(self) -> Queries:
+        if self._engine is None:
+            self._open()
+        return self._q
+
+    def _distribution(self, text: str) -> Distribution:
+        dist = self._dists.get(text)
+        if dist is None:
+            if len(self._dists) >= _DIST_CACHE_MAX:
+                self._dists.clear()
+            dist = self._dists[text] = distribution_from_json(json.loads(text))
+        return dist
+
+    # -- studies ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _study_info(row: Any) -> StudyInfo:
+        study_id, name, directions, created_at = row
+        dirs = tuple(Direction(d) for d in json.loads(directions))
+        return StudyInfo(study_id, name, dirs, _to_datetime(created_at))
+
+    def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:
+        _check_name("study names", name)
+        dirs = tuple(Direction.parse(d) for d in directions)
+        row = {
+            "name": name,
+            "directions_json": json.dumps([d.value for d in dirs]),
+            "created_at": _now_us(),
+            "next_number": 0,
+        }
+
+        def body(connection: sa.Connection) -> StudyInfo:
+            try:
+                result = connection.execute(self._q.insert_study, row)
+            except sa.exc.IntegrityError:
+                raise DuplicatedStudyError(f"A study named {name!r} already exists.") from None
+            study_id = result.inserted_primary_key[0]  # type: ignore[index]
+            return StudyInfo(study_id, name, dirs, _to_datetime(row["created_at"]))
+
+        return self._run(body, _SINGLE)
+
+    def get_study(self, name: str) -> StudyInfo:
+        def body(connection: sa.Connection) -> StudyInfo:
+            row = connection.execute(self._q.study_by_name, {"b_name": name}).first()
+            if row is None:
+                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
+            return self._study_info(row)
+
+        return self._run(body, _READ)
+
+    def list_studies(self) -> list[StudyInfo]:
+        def body(connection: sa.Connection) -> list[StudyInfo]:
+            return [self._study_info(row) for row in connection.execute(self._q.list_studies)]
+
+        return self._run(body, _READ)
+
+    def delete_study(self, name: str) -> None:
+        def body(connection: sa.Connection) -> None:
+            study_id = connection.execute(self._q.lock_study_by_name, {"b_name": name}).scalar()
+            if study_id is None:
+                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
+            for statement in self._q.delete_study:
+                connection.execute(statement, {"b_study": study_id})
+
+        self._run(body)
+
+    def _require_study(self, connection: sa.Connection, study_id: int) -> None:
+        if connection.execute(self._q.study_exists, {"b_study": study_id}).first() is None:
+            raise _study_not_found(study_id)
+
+    def set_study_attr(self, study_id: int, key: str, value: JSON) -> None:
+        _check_name("study attribute keys", key)
+        row = {"study_id": study_id, "key": key, "value_json": _dumps(f"attr {key!r}", value)}
+
+        def body(connection: sa.Connection) -> None:
+            self._require_study(connection, study_id)
+            connection.execute(self._q.upsert_attr, row)
+
+        self._run(body)
+
+    def get_study_attrs(self, study_id: int) -> dict[str, JSON]:
+        def body(connection: sa.Connection) -> dict[str, JSON]:
+            rows = connection.execute(self._q.study_attrs, {"b_study": study_id}).all()
+            if not rows:
+                raise _study_not_found(study_id)
+            return {key: json.loads(text) for _, key, text in rows if key is not None}
+
+        return self._run(body, _READ)
+
+    # -- trials: writes ---------------------------------------------------------------------
+
+    def _next_number(self, connection: sa.Connection, study_id: int) -> int:
+        """Increment the study's trial counter under a row lock; return the number to use."""
+        where = {"b_study": study_id}
+        if self._q.update_returning:
+            counter = connection.execute(self._q.bump_counter, where).scalar()
+            if counter is None:
+                raise _study_not_found(study_id)
+            return int(counter) - 1
+        number = connection.execute(self._q.lock_counter, where).scalar()
+        if number is None:
+            raise _study_not_found(study_id)
+        connection.execute(self._q.set_counter, {**where, "b_next": number + 1})
+        return int(number)
+
+    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+        state = template.state
+        started = _now_us() if state is TrialState.RUNNING else None
+        budget = None if template.budget is None else float(template.budget)
+        fixed = _dumps("fixed_params", dict(template.fixed_params))
+        attrs = _dumps("user_attrs", dict(template.user_attrs))
+
+        def body(connection: sa.Connection) -> tuple[int, int]:
+            if self._q.postgresql:  # one statement: bump the counter and insert
+                row = connection.execute(
+                    self._q.pg_create_trial,
+                    {
+                        "b_study": study_id,
+                        "state": state.value,
+                        "budget": budget,
+                        "parent": template.parent,
+                        "fixed": fixed,
+                        "attrs": attrs,
+                        "started": started,
+                    },
+                ).first()
+                if row is None:
+                    raise _study_not_found(study_id)
+                return row[0], row[1]
+            number = self._next_number(connection, study_id)
+            result = connection.execute(
+                self._q.insert_trial,
+                {
+                    "study_id": study_id,
+                    "number": number,
+                    "state": state.value,
+                    "budget": budget,
+                    "parent": template.parent,
+                    "reason": "",
+                    "fixed_params_json": fixed,
+                    "user_attrs_json": attrs,
+                    "sampler_meta_json": "{}",
+                    "started_at": started,
+                },
+            )
+            return result.inserted_primary_key[0], number  # type: ignore[index]
+
+        trial_id, number = self._run(body, _SINGLE if self._queries().postgresql else _WRITE)
+        return FrozenTrial(
+            trial_id=trial_id,
+            number=number,
+            state=state,
+            fixed_params=json.loads(fixed),
+            budget=budget,
+            parent=template.parent,
+            user_attrs=json.loads(attrs),
+            started_at=_to_datetime(started),
+        )
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        def peek(connection: sa.Connection) -> int | None:
+            row = connection.execute(self._q.peek_waiting, {"b_study": study_id}).first()
+            if row is None:
+                raise _study_not_found(study_id)
+            return row[1]  # type: ignore[no-any-return]
+
+        def claim(connection: sa.Connection) -> FrozenTrial | None:
+            for _ in range(_MAX_RETRIES):
+                trial_id = connection.execute(self._q.lock_waiting, {"b_study": study_id}).scalar()
+                if trial_id is None:
+                    return None
+                claimed = connection.execute(
+                    self._q.claim, {"b_trial": trial_id, "b_now": _now_us()}
+                )
+                if claimed.rowcount == 1:
+                    return self._load_one(connection, trial_id)
+            return None
+
+        # Most calls find nothing waiting: a cheap read settles them without locking.
+        if self._run(peek, _READ) is None:
+            return None
+        return self._run(claim)
+
+    def _raise_unwritable(self, connection: sa.Connection, trial_id: int) -> None:
+        row = connection.execute(self._q.trial_state, {"b_trial": trial_id}).first()
+        if row is None:
+            raise TrialNotFoundError(f"No trial with id {trial_id} in this storage.")
+        if row[1] not in UNFINISHED:
+            raise TrialFinishedError(
+                f"Trial {row[0]} is already finished ({row[1]}); finished trials cannot change."
+            )
+
+    def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
+        changes: dict[str, Any] = {}
+        if update.state is not None:
+            changes["state"] = update.state.value
+            if update.state.is_finished():
+                changes["finished_at"] = _now_us()
+        if update.values is not None:
+            changes["values_json"] = json.dumps([float(v) for v in update.values])
+        if update.reason is not None:
+            changes["reason"] = update.reason
+        if update.error is not None:
+            changes["error"] = update.error
+        params = []
+        for name, (dist, value) in update.params.items():
+            _check_name("parameter names", name)
+            params.append((name, json.dumps(dist.to_json()), _dumps(f"param {name!r}", value)))
+        steps = [(int(step), repr(float(value))) for step, value in update.intermediate.items()]
+        attrs = _dumps("user_attrs", dict(update.user_attrs)) if update.user_attrs else None
+        meta = _dumps("sampler_meta", dict(update.sampler_meta)) if update.sampler_meta else None
+        locked = attrs is not None or meta is not None or update.state is TrialState.RUNNING
+        q = self._queries()
+        kinds = bool(changes) + bool(params) + bool(steps)
+
+        if q.postgresql and not locked and kinds == 1 and not changes:
+            # One statement that locks the trial, checks it is unfinished and writes.
+            if params:
+                statement = q.pg_add_params(len(params))
+                binds = {f"{k}{i}": x for i, row in enumerate(params) for k, x in zip("ndv", row)}
+            else:
+                statement = q.pg_add_steps(len(steps))
+                binds = {f"{k}{i}": x for i, row in enumerate(steps) for k, x in zip("sv", row)}
+
+            def write_children(connection: sa.Connection) -> None:
+                if connection.execute(statement, {"b_trial": trial_id, **binds}).rowcount == 0:
+                    self._raise_unwritable(connection, trial_id)
+
+            self._run(write_children, _SINGLE)
+            return
+
+        def body(connection: sa.Connection) -> None:
+            this = {"b_trial": trial_id}
+            if locked:
+                row = connection.execute(q.lock_trial, this).first()
+                if row is None or row[1] not in UNFINISHED:
+                    self._raise_unwritable(connection, trial_id)
+                _, _, old_attrs, old_meta, started_at = row  # type: ignore[misc]
+                merged = dict(changes)
+                if attrs is not None:
+                    merged["user_attrs_json"] = json.dumps(
+                        {**json.loads(old_attrs), **json.loads(attrs)}
+                    )
+                if meta is not None:
+                    merged["sampler_meta_json"] = json.dumps(
+                        {**json.loads(old_meta), **json.loads(meta)}
+                    )
+                if update.state is TrialState.RUNNING and started_at is None:
+                    merged["started_at"] = _now_us()
+                connection.execute(q.update_trial, {**this, **merged})
+            elif changes:
+                if connection.execute(q.update_unfinished, {**this, **changes}).rowcount != 1:
+                    self._raise_unwritable(connection, trial_id)
+            else:
+                row = connection.execute(q.lock_trial, this).first()
+                if row is None or row[1] not in UNFINISHED:
+                    self._raise_unwritable(connection, trial_id)
+            if params:
+                rows = [
+                    {"trial_id": trial_id, "name": n, "distribution_json": d, "value_json": v}
+                    for n, d, v in params
+                ]
+                connection.execute(q.upsert_params, rows[0] if len(rows) == 1 else rows)
+            if steps:
+                rows = [{"trial_id": trial_id, "step": s, "value": v} for s, v in steps]
+                connection.execute(q.upsert_steps, rows[0] if len(rows) == 1 else rows)
+
+        # A lone UPDATE is atomic by itself; anything more needs a transaction.
+        self._run(body, _SINGLE if kinds == 1 and changes and not locked else _WRITE)
+
+    # -- trials: reads ----------------------------------------------------------------------
+
+    def _load(
+        self, connection: sa.Connection, rows: Sequence[Any], scope: Any
+    ) -> list[FrozenTrial]:
+        """Return the trials of ``rows`` (``TRIAL_COLUMNS``) with params and intermediate values.
+
+        Few trials are completed by id; many by ``scope``, the bind parameters of
+        ``children_by_scope`` (a number range that may hold more trials; those are ignored).
+        """
+        if not rows:
+            return []
+        if len(rows) <= _IN_LIST_MAX:
+            children = connection.execute(
+                self._q.children_by_ids, {"b_ids": [row[0] for row in rows]}
+            )
+        else:
+            children = connection.execute(self._q.children_by_scope, scope)
+        params: dict[int, tuple[dict[str, Any], dict[str, Distribution]]] = {}
+        steps: dict[int, dict[int, float]] = {}
+        for trial_id, kind, pos, name, dist_json, value in children:
+            if kind == 0:
+                entry = params.get(trial_id)
+                if entry is None:
+                    entry = params[trial_id] = ({}, {})
+                entry[0][name] = json.loads(value)
+                entry[1][name] = self._distribution(dist_json)
+            else:
+                steps.setdefault(trial_id, {})[pos] = float(value)
+        return [self._frozen(row, params.get(row[0]), steps.get(row[0])) for row in rows]
+
+    def _load_one(self, connection: sa.Connection, trial_id: int) -> FrozenTrial | None:
+        rows = connection.execute(self._q.trial_by_id, {"b_trial": trial_id}).all()
+        found = self._load(connection, rows, None)
+        return found[0] if found else None
+
+    @staticmethod
+    def _frozen(
+        row: Any,
+        params: tuple[dict[str, Any], dict[str, Distribution]] | None,
+        steps: dict[int, float] | None,
+    ) -> FrozenTrial:
+        (trial_id, number, state, values, budget, parent, reason, error) = row[:8]
+        (fixed, user_attrs, meta, started, finished) = row[8:]
+        return FrozenTrial(
+            trial_id=trial_id,
+            number=number,
+            state=_STATES[state],
+            params=FrozenDict(params[0]) if params else _EMPTY,
+            distributions=FrozenDict(params[1]) if params else _EMPTY,
+            values=None if values is None else tuple(json.loads(values)),
+            intermediate=FrozenDict(steps) if steps else _EMPTY,
+            budget=budget,
+            parent=parent,
+            user_attrs=_loads_mapping(user_attrs),
+            reason=reason,
+            sampler_meta=_loads_mapping(meta),
+            fixed_params=_loads_mapping(fixed),
+            error=error,
+            started_at=_to_datetime(started),
+            finished_at=_to_datetime(finished),
+        )
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        def body(connection: sa.Connection) -> FrozenTrial:
+            found = self._load_one(connection, trial_id)
+            if found is None:
+                raise TrialNotFoundError(f"No trial with id {trial_id} in this storage.")
+            return found
+
+        return self._run(body, _READ)
+
+    def get_trials(
+        self,
+        study_id: int,
+        states: Sequence[TrialState] | None = None,
+        min_number: int = 0,
+    ) -> list[FrozenTrial]:
+        binds: dict[str, Any] = {"b_study": study_id, "b_min": min_number}
+        if states is not None:
+            binds["b_states"] = [TrialState(s).value for s in states]
+
+        def body(connection: sa.Connection) -> list[FrozenTrial]:
+            query = (
+                self._q.trials_of_study if states is None else self._q.trials_of_study_in_states
+            )
+            rows = connection.execute(query, binds).all()
+            if not rows:
+                raise _study_not_found(study_id)
+            found = [row[1:] for row in rows if row[1] is not None]
+            if not found:
+                return []
+            # By number range, not state: a trial may change state between the two queries.
+            scope = {"b_study": study_id, "b_low": found[0][1], "b_high": found[-1][1]}
+            return self._load(connection, found, scope)
+
+        return self._run(body, _READ)
+
+    def count_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
+        binds: dict[str, Any] = {"b_study": study_id}
+        if states is not None:
+            binds["b_states"] = [TrialState(s).value for s in states]
+
+        def body(connection: sa.Connection) -> int:
+            query = self._q.count_trials if states is None else self._q.count_trials_in_states
+            row = connection.execute(query, binds).first()
+            if row is None:
+                raise _study_not_found(study_id)
+            return int(row[1])
+
+        return self._run(body, _READ)

@@ -1,0 +1,165 @@
+"""Fixtures for the storage tests: fresh SQLite files and per-session server databases.
+
+PostgreSQL and MariaDB run on the local servers (see ENVIRONMENT.md); override them with
+``HYPERDIAL_TEST_POSTGRESQL`` / ``HYPERDIAL_TEST_MYSQL`` (server URLs without a database). Each
+test session creates and drops its own database, ``hyperdial_test_<pid>``. A server that cannot
+be reached skips its tests, and fails them when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from hyperdial.storage.sql import SQLStorage
+
+POSTGRESQL = os.environ.get(
+    "HYPERDIAL_TEST_POSTGRESQL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+MYSQL = os.environ.get("HYPERDIAL_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306")
+TABLES = ("trial_intermediate", "trial_params", "trials", "study_attrs", "studies")
+_counter = itertools.count()
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} is not reachable: {str(exc).splitlines()[0]}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class Server:
+    """A database server on which tests create and drop databases."""
+
+    def __init__(self, base: str, admin_db: str) -> None:
+        self.base = base
+        self.engine = sa.create_engine(
+            f"{base}/{admin_db}",
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 5},
+            poolclass=sa.pool.NullPool,
+        )
+        self.postgresql = base.startswith("postgresql")
+
+    def url(self, database: str) -> str:
+        return f"{self.base}/{database}"
+
+    def create(self, database: str) -> str:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+            connection.exec_driver_sql(f"CREATE DATABASE {database}")
+        return self.url(database)
+
+    def drop(self, database: str) -> None:
+        force = " WITH (FORCE)" if self.postgresql else ""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}{force}")
+
+
+def _server(base: str, admin_db: str, what: str) -> Server:
+    server = Server(base, admin_db)
+    try:
+        with server.engine.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        _unavailable(what, exc)
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Server:
+    """Return the PostgreSQL server (skips, or fails under CI, when unreachable)."""
+    return _server(POSTGRESQL, "postgres", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Server:
+    """Return the MariaDB/MySQL server (skips, or fails under CI, when unreachable)."""
+    return _server(MYSQL, "mysql", "MariaDB")
+
+
+def _session_database(server: Server) -> Iterator[str]:
+    name = f"hyperdial_test_{os.getpid()}"
+    url = server.create(name)
+    try:
+        yield url
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(postgresql_server: Server) -> Iterator[str]:
+    """Return the URL of this session's PostgreSQL database."""
+    yield from _session_database(postgresql_server)
+
+
+@pytest.fixture(scope="session")
+def mysql_url(mysql_server: Server) -> Iterator[str]:
+    """Return the URL of this session's MariaDB database."""
+    yield from _session_database(mysql_server)
+
+
+def _wipe(url: str) -> None:
+    """Delete every row (fast, unlike recreating the database) so a test starts empty."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            present = set(sa.inspect(connection).get_table_names())
+            for table in TABLES:
+                if table in present:
+                    connection.exec_driver_sql(f"DELETE FROM {table}")
+    finally:
+        engine.dispose()
+
+
+def _factory(url: Callable[[], str], wipe: bool) -> Iterator[Callable[[], SQLStorage]]:
+    made: list[SQLStorage] = []
+
+    def make() -> SQLStorage:
+        target = url()
+        if wipe:
+            _wipe(target)
+        storage = SQLStorage(target)
+        made.append(storage)
+        return storage
+
+    yield make
+    for storage in made:
+        storage.close()
+
+
+@pytest.fixture
+def make_sqlite_storage(tmp_path) -> Iterator[Callable[[], SQLStorage]]:
+    """Return a factory of storages, each on a new SQLite file."""
+    yield from _factory(lambda: f"sqlite:///{tmp_path}/hyperdial{next(_counter)}.db", False)
+
+
+@pytest.fixture
+def make_postgresql_storage(postgresql_url: str) -> Iterator[Callable[[], SQLStorage]]:
+    """Return a factory of storages on this session's (emptied) PostgreSQL database."""
+    yield from _factory(lambda: postgresql_url, True)
+
+
+@pytest.fixture
+def make_mysql_storage(mysql_url: str) -> Iterator[Callable[[], SQLStorage]]:
+    """Return a factory of storages on this session's (emptied) MariaDB database."""
+    yield from _factory(lambda: mysql_url, True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def fresh_url(request, tmp_path) -> Iterator[str]:
+    """Return the URL of a brand-new, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/fresh.db"
+        return
+    server = request.getfixturevalue(f"{request.param}_server")
+    name = f"hyperdial_test_{os.getpid()}_fresh{next(_counter)}"
+    url = server.create(name)
+    try:
+        yield url
+    finally:
+        server.drop(name)
