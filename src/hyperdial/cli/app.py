@@ -1,0 +1,403 @@
+"""The ``hyperdial`` command: tune a study from a YAML spec, then inspect and export it.
+
+Every command reports a user error (bad spec, unknown study, unreachable database, ...) as one
+``error: ...`` line on stderr and exit code 2, before anything is written to the storage. See
+``docs/cli.md`` for the reference and examples.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from hyperdial.cli.loader import load_yaml
+from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
+from hyperdial.exceptions import HyperdialError, StorageError
+
+if TYPE_CHECKING:
+    from hyperdial.storage import Storage
+
+__all__ = ["app", "main"]
+
+EXIT_USER_ERROR = 2
+EXIT_OBJECTIVE_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+_FINISHED = ("COMPLETE", "PRUNED", "FAILED")
+_PIPE_WIDTH = 160
+
+
+class _ObjectiveError(Exception):
+    """The user's objective raised; the trial is stored FAILED with its traceback."""
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, (HyperdialError, OSError, ImportError)):
+        return True
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")  # only if a SQL storage was used
+    return sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.SQLAlchemyError)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    typer.echo(f"error: {_one_line(message)}", err=True)
+    raise typer.Exit(code)
+
+
+# Recent Typer releases vendor their own click; take its classes from a public Typer one so
+# both layouts work.
+_UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+_ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+_PASS_THROUGH: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort) + tuple(
+    c
+    for c in [getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError", None)]
+    if c is not None
+)
+
+
+def _usage_error(exc: Exception) -> NoReturn:
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "hyperdial"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    _fail(f"{message} (see: {command} --help)")
+
+
+class _Group(TyperGroup):
+    """The one place where errors become an ``error:`` line and an exit code."""
+
+    def make_context(self, info_name: str | None, args: list[str], *a: Any, **kw: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, *a, **kw)
+        except _PASS_THROUGH:
+            raise
+        except _UsageError as exc:
+            _usage_error(exc)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except _UsageError as exc:
+            _usage_error(exc)
+        except _ClickException:
+            raise
+        except _ObjectiveError as exc:
+            _fail(str(exc), EXIT_OBJECTIVE_ERROR)
+        except KeyboardInterrupt:
+            typer.echo("interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if not _is_user_error(exc):
+                raise  # a bug: keep the traceback
+            message = str(exc) or type(exc).__name__
+            if isinstance(exc, OSError) and exc.filename is not None:
+                message = f"{exc.strerror or exc}: {exc.filename}"
+            _fail(message)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="hyperdial",
+    help="Tune hyperparameters from a YAML spec and inspect the studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("hyperdial")
+        except PackageNotFoundError:  # running from a source tree
+            import hyperdial
+
+            text = hyperdial.__version__
+        typer.echo(f"hyperdial {text}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Tune hyperparameters from a YAML spec and inspect the studies."""
+
+
+StorageOption = Annotated[
+    str,
+    typer.Option("--storage", help="Database URL.", show_default=True),
+]
+
+
+def _console() -> Console:
+    # A pipe or a file gets wide tables rather than values cut to 80 columns.
+    return Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def _open_storage(url: str, *, must_exist: bool) -> Storage:
+    """Open the storage at ``url``; read-only commands never create a SQLite file."""
+    path = _sqlite_path(url)
+    if must_exist and path is not None and not path.is_file():
+        raise StorageError(
+            f"no database at {path} ({url}); run 'hyperdial tune' first or pass --storage."
+        )
+    from hyperdial.storage import get_storage
+
+    return get_storage(url)
+
+
+# ---------------------------------------------------------------------------- tune
+class _TrialLog(logging.Handler):
+    """Print the study's warnings (e.g. a failed trial) as one line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Interrupted"):
+            return  # the CLI prints its own resume hint
+        message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        # Looked up now, not at construction, so Rich's progress bar can redirect it.
+        print(f"warning: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _trial_log() -> Iterator[None]:
+    logger = logging.getLogger("hyperdial")
+    handler = _TrialLog(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _resume_hint(spec_path: Path, study: str, storage: str, flags: list[str]) -> str:
+    args = ["hyperdial", "tune", str(spec_path), "--study", study, "--storage", storage, *flags]
+    return shlex.join(args)
+
+
+@app.command()
+def tune(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="The study spec.")],
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials", min=1, help="Finished trials the study should hold (a rerun resumes)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, help="Seconds this run may take.")
+    ] = None,
+    storage: Annotated[str | None, typer.Option("--storage", help="Database URL.")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Study seed.")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="Trials run in parallel.")
+    ] = None,
+) -> None:
+    """Run a study described by SPEC.yaml; flags override the spec.
+
+    The trial budget is the study's total: running the same command again resumes an
+    interrupted study and stops once it holds that many finished trials.
+    """
+    from hyperdial.cli.command import CommandError
+    from hyperdial.cli.objective import FunctionObjective, build_objective
+    from hyperdial.study import create_study
+
+    spec = load_spec(spec_path).with_overrides(
+        n_trials=trials, timeout_s=timeout, storage=storage, study=study, seed=seed, n_jobs=jobs
+    )
+    sampler = spec.make_sampler()
+    objective = build_objective(spec)
+    resolved = _open_storage(spec.storage, must_exist=False)
+    the_study = create_study(
+        spec.study,
+        storage=resolved,
+        directions=list(spec.directions),
+        sampler=sampler,
+        seed=spec.seed,
+        load_if_exists=True,
+    )
+    console = _console()
+    finished = sum(t.state.name in _FINISHED for t in the_study.trials)
+    remaining = None if spec.n_trials is None else spec.n_trials - finished
+    if remaining is not None and remaining <= 0:
+        console.print(
+            f"Study {spec.study!r} already holds {finished} finished trials (budget "
+            f"{spec.n_trials}); nothing to run. Raise --trials to run more."
+        )
+    else:
+        flags = [] if trials is None else ["--trials", str(trials)]
+        catch = (CommandError,) if spec.command is not None else ()
+        try:
+            with _trial_log():
+                the_study.optimize(
+                    objective,
+                    n_trials=remaining,
+                    timeout=spec.timeout_s,
+                    n_jobs=spec.n_jobs,
+                    catch=catch,
+                )
+        except KeyboardInterrupt:
+            done = sum(t.state.name in _FINISHED for t in the_study.trials)
+            typer.echo(
+                f"interrupted: {done} finished trials of {spec.study!r} are stored in "
+                f"{spec.storage}. Resume with: "
+                f"{_resume_hint(spec_path, spec.study, spec.storage, flags)}",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            failure = getattr(objective, "failure", None)
+            if isinstance(objective, FunctionObjective) and failure and failure[1] is exc:
+                raise _ObjectiveError(
+                    f"trial {failure[0]} of {spec.study!r} raised {type(exc).__name__}: {exc} "
+                    f"(its traceback is stored; see: hyperdial show {shlex.quote(spec.study)} "
+                    f"--storage {shlex.quote(spec.storage)})"
+                ) from exc
+            raise
+    from hyperdial.cli.render import print_study
+
+    print_study(console, spec.study, the_study.history(), top=5)
+
+
+# ---------------------------------------------------------------------------- studies
+@app.command()
+def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
+    """List the studies in a storage with their trial counts and best values."""
+    from hyperdial.cli.render import studies_table
+    from hyperdial.study import load_study
+
+    resolved = _open_storage(storage, must_exist=True)
+    rows = []
+    for info in resolved.list_studies():
+        study = load_study(info.name, storage=resolved)
+        rows.append((info, study.history()))
+    if not rows:
+        _console().print(f"No studies in {storage}.")
+        return
+    console = _console()
+    console.print(studies_table(rows, console.width))
+
+
+# ---------------------------------------------------------------------------- show
+@app.command()
+def show(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option("--top", min=1, help="Trials to list.")] = 10,
+) -> None:
+    """Show a study's best trial and its best trials (the Pareto front for several objectives)."""
+    from hyperdial.cli.render import print_study
+    from hyperdial.study import load_study
+
+    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    print_study(_console(), study, loaded.history(), top=top)
+
+
+# ---------------------------------------------------------------------------- export
+class ExportFormat(str, enum.Enum):
+    """File formats of ``hyperdial export``."""
+
+    CSV = "csv"
+    JSON = "json"
+
+
+@app.command()
+def export(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ExportFormat.CSV,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+) -> None:
+    """Write all trials of a study as CSV (one column per parameter) or JSON."""
+    from hyperdial.cli.export import to_csv, to_json
+    from hyperdial.study import load_study
+
+    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    write = to_csv if format is ExportFormat.CSV else to_json
+    text = write(loaded.study_name, loaded.directions, loaded.trials)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {len(loaded.trials)} trials to {output}", err=True)
+
+
+# ---------------------------------------------------------------------------- enqueue
+def _parse_param(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise HyperdialError(f"--param must read name=value; got {text!r}.")
+    value = load_yaml(raw, f"--param {name}") if raw.strip() else None
+    if not (value is None or isinstance(value, (str, int, float, bool))):
+        raise HyperdialError(f"--param {name}: the value must be a scalar; got {raw!r}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise HyperdialError(f"--param {name}: the value must be finite; got {raw!r}.")
+    return name, value
+
+
+@app.command()
+def enqueue(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    param: Annotated[
+        list[str],
+        typer.Option("--param", "-p", help="name=value, read as YAML (0.01, 64, rbf); repeat it."),
+    ],
+    storage: StorageOption = DEFAULT_STORAGE,
+) -> None:
+    """Queue a configuration; the study's next trial runs it before sampling.
+
+    Parameters left out are sampled. Values are checked against the parameters the study has
+    already seen.
+    """
+    from hyperdial.study import load_study
+
+    params = dict(_parse_param(p) for p in param)
+    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    trial = loaded.enqueue(params)
+    shown = ", ".join(f"{k}={v!r}" for k, v in trial.fixed_params.items())
+    typer.echo(f"enqueued trial {trial.number} of {study!r}: {shown}")
+
+
+def main() -> None:
+    """Run the ``hyperdial`` command line (the console script's entry point)."""
+    app(prog_name="hyperdial")

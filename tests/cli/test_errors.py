@@ -1,0 +1,108 @@
+"""Every user error: exit code 2, one ``error:`` line, no traceback, stored data untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+import hyperdial
+
+GOOD = "study: base\nbudget: {trials: 3}\nobjective: MODULE:run\n"
+
+
+@pytest.fixture
+def seeded(make_spec, db, run_cli):
+    """A database holding the study 'base' with 3 trials."""
+    result = run_cli("tune", make_spec(GOOD, name="base.yaml"), "--storage", db)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def snapshot(db):
+    return [
+        (
+            s.name,
+            [
+                (t.number, t.state, t.values)
+                for t in hyperdial.load_study(s.name, storage=db).trials
+            ],
+        )
+        for s in hyperdial.list_studies(db)
+    ]
+
+
+CASES = [
+    pytest.param("objective: [MODULE:run\n", [], "spec.yaml: line", id="yaml-syntax"),
+    pytest.param("objective: MODULE:run\nbudjet: 3\n", [], "Did you mean 'budget'", id="key"),
+    pytest.param(
+        "objective: MODULE:run\nspace: {lr: {type: float, low: 0, high: 1, log: true}}\n",
+        [],
+        "space: parameter 'lr': Float: low must be > 0",
+        id="space",
+    ),
+    pytest.param(
+        "objective: MODULE:run\nsampler: annealing\n",
+        [],
+        "unknown sampler 'annealing'",
+        id="sampler",
+    ),
+    pytest.param("objective: nomodule_hd:run\n", [], "no module named 'nomodule_hd'", id="module"),
+    pytest.param("objective: MODULE:nothere\n", [], "has no attribute 'nothere'", id="function"),
+    pytest.param("objective: MODULE:run\nspace: null\n", [], "needs a space", id="params"),
+    pytest.param(
+        "command: PYTHON -c pass {lr}\n", [], "placeholder {lr} names no parameter", id="command"
+    ),
+    pytest.param(GOOD, ["--study", "base", "--seed", "1"], None, id="ok-control"),
+    pytest.param(
+        GOOD.replace("study: base", "study: base\ndirection: maximize"),
+        [],
+        "exists with directions ['minimize']; got ['maximize']",
+        id="directions",
+    ),
+    pytest.param(
+        GOOD,
+        ["--storage", "postgresql+psycopg://postgres@127.0.0.1:1/none"],
+        "cannot connect",
+        id="unreachable",
+    ),
+    pytest.param(GOOD, ["--storage", "nonsense"], "must be a database URL", id="url"),
+    pytest.param(GOOD, ["--trials", "0"], "Invalid value for '--trials'", id="flag"),
+    pytest.param(None, ["tune", "missing.yaml"], "No such file or directory", id="no-spec"),
+    pytest.param(None, ["show", "nope"], "No study named 'nope'", id="show-unknown"),
+    pytest.param(None, ["export", "nope"], "No study named 'nope'", id="export-unknown"),
+    pytest.param(None, ["export", "base", "--format", "xml"], "'xml' is not one of", id="format"),
+    pytest.param(None, ["enqueue", "nope", "-p", "x=1"], "No study named 'nope'", id="enq-study"),
+    pytest.param(None, ["enqueue", "base", "-p", "n=9"], "parameter 'n'", id="enq-value"),
+    pytest.param(None, ["enqueue", "base", "-p", "n"], "must read name=value", id="enq-syntax"),
+    pytest.param(None, ["enqueue", "base", "-p", "n=[1"], "--param n: line 1", id="enq-yaml"),
+    pytest.param(None, ["enqueue", "base"], "Missing option '--param'", id="enq-missing"),
+    pytest.param(None, ["frobnicate"], "No such command 'frobnicate'", id="command-name"),
+]
+
+
+@pytest.mark.parametrize("spec_text, args, expected", CASES)
+def test_user_errors(seeded, make_spec, run_cli, spec_text, args, expected):
+    before = snapshot(seeded)
+    if spec_text is not None:
+        kwargs = {"space": None} if "space:" in spec_text else {}
+        args = ["tune", make_spec(spec_text, **kwargs), *args]
+    if "--storage" not in args:
+        args = [*args, "--storage", seeded]
+    result = run_cli(*args)
+    if expected is None:  # the control case: the same invocation without the mistake works
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(seeded) == before
+
+
+@pytest.mark.parametrize("command", ["studies", "show base", "export base"])
+def test_read_commands_never_create_a_database(run_cli, tmp_path, command):
+    path = tmp_path / "absent.db"
+    result = run_cli(*command.split(), "--storage", f"sqlite:///{path}")
+    assert result.exit_code == 2
+    assert f"no database at {path}" in result.stderr
+    assert not path.exists()
