@@ -91,7 +91,7 @@ class _Group(TyperGroup):
         except _UsageError as exc:
             _usage_error(exc)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:

@@ -305,8 +305,11 @@ def _run(
         _kill(proc)
         proc.wait()
         raise
-    decode = lambda b: (b or b"").decode("utf-8", errors="replace")  # noqa: E731
-    return _Completed(returncode, decode(out), decode(err))
+    return _Completed(returncode, _decode(out), _decode(err))
+
+
+def _decode(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
 
 
 class CommandObjective:

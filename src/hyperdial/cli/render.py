@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -78,7 +78,7 @@ def best_trials(history: History, top: int | None = None) -> list[FrozenTrial]:
 
 def _table(
     title: str | None,
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[tuple[str, JustifyMethod]],
     rows: list[list[str]],
     width: int | None,
     keep: int,
@@ -119,7 +119,11 @@ def trials_table(
     for trial in trials:
         names.extend(n for n in trial.params if n not in names)
     shown = names[:_MAX_PARAM_COLUMNS]
-    columns = [("#", "right"), ("state", "left"), (f"{header} ({arrows})", "right")]
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("#", "right"),
+        ("state", "left"),
+        (f"{header} ({arrows})", "right"),
+    ]
     columns += [(name, "right") for name in shown]
     if len(names) > len(shown):
         columns.append((f"+{len(names) - len(shown)} more", "left"))
@@ -172,7 +176,11 @@ def print_study(console: Console, name: str, history: History, top: int) -> None
 
 def studies_table(rows: Sequence[tuple[StudyInfo, History]], width: int | None = None) -> Table:
     """Return a table of studies: directions, trials by state, best value, creation time."""
-    columns = [("study", "left"), ("directions", "left"), ("best", "right")]
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("study", "left"),
+        ("directions", "left"),
+        ("best", "right"),
+    ]
     columns += [(h, "right") for h in ("trials", "complete", "pruned", "failed", "running")]
     columns += [("created", "left")]
     cells = []

@@ -96,7 +96,7 @@ def _grid_values(
 
 def _dist_grid(name: str, dist: Float | Int | Categorical) -> tuple[ParamValue, ...]:
     if isinstance(dist, Categorical):
-        return dist.choices
+        return tuple(dist.choices)
     n = dist.n_grid
     if n is None:
         raise SpecError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -247,12 +246,8 @@ def _positive(
     value = data.get(key)
     if value is None:
         return None
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
-    if kind is int:
-        ok = ok and isinstance(value, int)
-    elif ok:
-        ok = math.isfinite(value)
-    if not ok:
+    accepted = int if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, accepted) or not 0 < value < math.inf:
         what = "an int >= 1" if kind is int else "a number > 0"
         raise SpecError(f"{prefix}{key}: must be {what}; got {value!r}.")
     return kind(value)
