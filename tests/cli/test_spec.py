@@ -215,3 +215,14 @@ def test_command_problems_are_spec_errors(make_spec):
         load_spec(make_spec(f"command: ./train.sh {{x}}\n{space}"))
     with pytest.raises(SpecError, match="cannot split"):
         load_spec(make_spec(f"command: PYTHON '{{x}}\n{space}"))
+
+
+def test_a_sampler_missing_from_this_version_is_a_spec_error(monkeypatch):
+    import hyperdial.samplers
+
+    exported = [n for n in hyperdial.samplers.__all__ if n != "QMCSampler"]
+    monkeypatch.setattr(hyperdial.samplers, "__all__", exported)
+    with pytest.raises(
+        SpecError, match="'qmc' is not available .* use one of \\['random', 'grid'"
+    ):
+        spec_from_dict({"objective": "m:f", "sampler": "qmc"}, name="x")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hyperdial._types import JSON, ParamValue
 from hyperdial.exceptions import HyperdialError, SpecError
@@ -20,16 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SAMPLERS", "SamplerSpec", "build_sampler", "parse_grid", "parse_sampler"]
 
-SAMPLERS: Mapping[str, str] = {
-    "random": "RandomSampler",
-    "grid": "GridSampler",
-    "qmc": "QMCSampler",
-    "tpe": "TPESampler",
-    "gp": "GPSampler",
-    "cmaes": "CMAESSampler",
-    "auto": "AutoSampler",
-}
-"""Sampler names a spec may use, and the class of :mod:`hyperdial.samplers` each one builds."""
+SAMPLERS: tuple[str, ...] = ("random", "grid", "qmc", "tpe", "gp", "cmaes", "auto")
+"""Sampler names a spec may use; ``name`` builds the class ``<name>Sampler`` (any case) of
+:mod:`hyperdial.samplers`, when this version has it."""
 
 _MAX_GRID_VALUES = 1000
 
@@ -57,14 +50,12 @@ def build_sampler(
     Raises:
         SpecError: the sampler is not available, or its options are invalid.
     """
-    import hyperdial.samplers
-
     name, options = sampler.name, dict(sampler.options)
-    cls = getattr(hyperdial.samplers, SAMPLERS[name], None)
+    cls = _sampler_class(name)
     if cls is None:
         raise SpecError(
             f"sampler: {name!r} is not available in this version of hyperdial; "
-            f"use one of {_available_samplers()!r}."
+            f"use one of {[n for n in SAMPLERS if _sampler_class(n)]!r}."
         )
     if name == "grid":
         options["search_space"] = {k: list(v) for k, v in _grid_values(space, grid).items()}
@@ -76,10 +67,13 @@ def build_sampler(
         raise SpecError(f"sampler: {exc}") from None
 
 
-def _available_samplers() -> list[str]:
+def _sampler_class(name: str) -> Any:
     import hyperdial.samplers
 
-    return [n for n, c in SAMPLERS.items() if hasattr(hyperdial.samplers, c)]
+    for exported in hyperdial.samplers.__all__:
+        if exported.lower() == f"{name}sampler":
+            return getattr(hyperdial.samplers, exported)
+    return None
 
 
 def _grid_values(
