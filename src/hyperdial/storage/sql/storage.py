@@ -10,36 +10,28 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from hyperdial._types import JSON, Direction, FrozenDict
+from hyperdial._types import JSON, Direction
 from hyperdial.exceptions import (
     DuplicatedStudyError,
-    InvalidValueError,
     StudyNotFoundError,
     TrialFinishedError,
     TrialNotFoundError,
 )
-from hyperdial.space import Distribution, distribution_from_json
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
 from hyperdial.storage.sql import _engine
+from hyperdial.storage.sql._codec import Decoder, check_name, dumps, now_us, to_datetime
 from hyperdial.storage.sql._queries import UNFINISHED, Queries
-from hyperdial.storage.sql.models import NAME_LENGTH
 from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["SQLStorage"]
 
 _T = TypeVar("_T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-_STATES = {state.value: state for state in TrialState}
 _MAX_RETRIES = 8
 _IN_LIST_MAX = 256  # up to this many trials, params are fetched by trial id
-_DIST_CACHE_MAX = 4096
-_EMPTY = FrozenDict()
 # How _run opens its transaction: writes, reads, or one self-contained statement (which
 # PostgreSQL runs in autocommit, saving the BEGIN and COMMIT round trips).
 _WRITE, _READ, _SINGLE = "write", "read", "single"
@@ -54,41 +46,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _now_us() -> int:
-    return (datetime.now(timezone.utc) - _EPOCH) // _MICROSECOND
-
-
-def _to_datetime(us: int | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=us)
-
-
-def _json_default(value: object) -> object:
-    if hasattr(value, "tolist"):  # NumPy scalars and arrays
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def _dumps(what: str, value: object) -> str:
-    try:
-        return json.dumps(value, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(
-            f"SQLStorage: {what} must be JSON-serialisable; got {value!r} ({exc})."
-        ) from None
-
-
-def _loads_mapping(text: str) -> dict[str, JSON]:
-    return {} if text == "{}" else json.loads(text)  # type: ignore[no-any-return]
-
-
-def _check_name(what: str, name: object) -> None:
-    if isinstance(name, str) and len(name) > NAME_LENGTH:
-        raise InvalidValueError(
-            f"SQLStorage: {what} must have at most {NAME_LENGTH} characters; got "
-            f"{name[:40]!r}... ({len(name)} characters)."
-        )
 
 
 def _study_not_found(study_id: int) -> StudyNotFoundError:
@@ -140,7 +97,7 @@ class SQLStorage(Storage):
         self._autocommit: sa.Engine | None = None
         self._q: Queries = None  # type: ignore[assignment]  # set with the engine
         self._serial: Any = None  # a lock when all threads share one SQLite connection
-        self._dists: dict[str, Distribution] = {}
+        self._decoder = Decoder()
         _INSTANCES.add(self)
 
     def __repr__(self) -> str:
@@ -225,29 +182,21 @@ class SQLStorage(Storage):
             self._open()
         return self._q
 
-    def _distribution(self, text: str) -> Distribution:
-        dist = self._dists.get(text)
-        if dist is None:
-            if len(self._dists) >= _DIST_CACHE_MAX:
-                self._dists.clear()
-            dist = self._dists[text] = distribution_from_json(json.loads(text))
-        return dist
-
     # -- studies ----------------------------------------------------------------------------
 
     @staticmethod
     def _study_info(row: Any) -> StudyInfo:
         study_id, name, directions, created_at = row
         dirs = tuple(Direction(d) for d in json.loads(directions))
-        return StudyInfo(study_id, name, dirs, _to_datetime(created_at))
+        return StudyInfo(study_id, name, dirs, to_datetime(created_at))
 
     def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:
-        _check_name("study names", name)
+        check_name("study names", name)
         dirs = tuple(Direction.parse(d) for d in directions)
         row = {
             "name": name,
             "directions_json": json.dumps([d.value for d in dirs]),
-            "created_at": _now_us(),
+            "created_at": now_us(),
             "next_number": 0,
         }
 
@@ -257,7 +206,7 @@ class SQLStorage(Storage):
             except sa.exc.IntegrityError:
                 raise DuplicatedStudyError(f"A study named {name!r} already exists.") from None
             study_id = result.inserted_primary_key[0]  # type: ignore[index]
-            return StudyInfo(study_id, name, dirs, _to_datetime(row["created_at"]))
+            return StudyInfo(study_id, name, dirs, to_datetime(row["created_at"]))
 
         return self._run(body, _SINGLE)
 
@@ -291,8 +240,8 @@ class SQLStorage(Storage):
             raise _study_not_found(study_id)
 
     def set_study_attr(self, study_id: int, key: str, value: JSON) -> None:
-        _check_name("study attribute keys", key)
-        row = {"study_id": study_id, "key": key, "value_json": _dumps(f"attr {key!r}", value)}
+        check_name("study attribute keys", key)
+        row = {"study_id": study_id, "key": key, "value_json": dumps(f"attr {key!r}", value)}
 
         def body(connection: sa.Connection) -> None:
             self._require_study(connection, study_id)
@@ -327,10 +276,10 @@ class SQLStorage(Storage):
 
     def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
         state = template.state
-        started = _now_us() if state is TrialState.RUNNING else None
+        started = now_us() if state is TrialState.RUNNING else None
         budget = None if template.budget is None else float(template.budget)
-        fixed = _dumps("fixed_params", dict(template.fixed_params))
-        attrs = _dumps("user_attrs", dict(template.user_attrs))
+        fixed = dumps("fixed_params", dict(template.fixed_params))
+        attrs = dumps("user_attrs", dict(template.user_attrs))
 
         def body(connection: sa.Connection) -> tuple[int, int]:
             if self._q.postgresql:  # one statement: bump the counter and insert
@@ -376,7 +325,7 @@ class SQLStorage(Storage):
             budget=budget,
             parent=template.parent,
             user_attrs=json.loads(attrs),
-            started_at=_to_datetime(started),
+            started_at=to_datetime(started),
         )
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
@@ -392,7 +341,7 @@ class SQLStorage(Storage):
                 if trial_id is None:
                     return None
                 claimed = connection.execute(
-                    self._q.claim, {"b_trial": trial_id, "b_now": _now_us()}
+                    self._q.claim, {"b_trial": trial_id, "b_now": now_us()}
                 )
                 if claimed.rowcount == 1:
                     return self._load_one(connection, trial_id)
@@ -417,7 +366,7 @@ class SQLStorage(Storage):
         if update.state is not None:
             changes["state"] = update.state.value
             if update.state.is_finished():
-                changes["finished_at"] = _now_us()
+                changes["finished_at"] = now_us()
         if update.values is not None:
             changes["values_json"] = json.dumps([float(v) for v in update.values])
         if update.reason is not None:
@@ -426,11 +375,11 @@ class SQLStorage(Storage):
             changes["error"] = update.error
         params = []
         for name, (dist, value) in update.params.items():
-            _check_name("parameter names", name)
-            params.append((name, json.dumps(dist.to_json()), _dumps(f"param {name!r}", value)))
+            check_name("parameter names", name)
+            params.append((name, json.dumps(dist.to_json()), dumps(f"param {name!r}", value)))
         steps = [(int(step), repr(float(value))) for step, value in update.intermediate.items()]
-        attrs = _dumps("user_attrs", dict(update.user_attrs)) if update.user_attrs else None
-        meta = _dumps("sampler_meta", dict(update.sampler_meta)) if update.sampler_meta else None
+        attrs = dumps("user_attrs", dict(update.user_attrs)) if update.user_attrs else None
+        meta = dumps("sampler_meta", dict(update.sampler_meta)) if update.sampler_meta else None
         locked = attrs is not None or meta is not None or update.state is TrialState.RUNNING
         q = self._queries()
         kinds = bool(changes) + bool(params) + bool(steps)
@@ -468,7 +417,7 @@ class SQLStorage(Storage):
                         {**json.loads(old_meta), **json.loads(meta)}
                     )
                 if update.state is TrialState.RUNNING and started_at is None:
-                    merged["started_at"] = _now_us()
+                    merged["started_at"] = now_us()
                 connection.execute(q.update_trial, {**this, **merged})
             elif changes:
                 if connection.execute(q.update_unfinished, {**this, **changes}).rowcount != 1:
@@ -503,55 +452,17 @@ class SQLStorage(Storage):
         if not rows:
             return []
         if len(rows) <= _IN_LIST_MAX:
-            children = connection.execute(
-                self._q.children_by_ids, {"b_ids": [row[0] for row in rows]}
-            )
+            ids = {"b_ids": [row[0] for row in rows]}
+            children = connection.execute(self._q.children_by_ids, ids)
         else:
             children = connection.execute(self._q.children_by_scope, scope)
-        params: dict[int, tuple[dict[str, Any], dict[str, Distribution]]] = {}
-        steps: dict[int, dict[int, float]] = {}
-        for trial_id, kind, pos, name, dist_json, value in children:
-            if kind == 0:
-                entry = params.get(trial_id)
-                if entry is None:
-                    entry = params[trial_id] = ({}, {})
-                entry[0][name] = json.loads(value)
-                entry[1][name] = self._distribution(dist_json)
-            else:
-                steps.setdefault(trial_id, {})[pos] = float(value)
-        return [self._frozen(row, params.get(row[0]), steps.get(row[0])) for row in rows]
+        params, steps = self._decoder.children(children)
+        return [self._decoder.trial(row, params, steps) for row in rows]
 
     def _load_one(self, connection: sa.Connection, trial_id: int) -> FrozenTrial | None:
         rows = connection.execute(self._q.trial_by_id, {"b_trial": trial_id}).all()
         found = self._load(connection, rows, None)
         return found[0] if found else None
-
-    @staticmethod
-    def _frozen(
-        row: Any,
-        params: tuple[dict[str, Any], dict[str, Distribution]] | None,
-        steps: dict[int, float] | None,
-    ) -> FrozenTrial:
-        (trial_id, number, state, values, budget, parent, reason, error) = row[:8]
-        (fixed, user_attrs, meta, started, finished) = row[8:]
-        return FrozenTrial(
-            trial_id=trial_id,
-            number=number,
-            state=_STATES[state],
-            params=FrozenDict(params[0]) if params else _EMPTY,
-            distributions=FrozenDict(params[1]) if params else _EMPTY,
-            values=None if values is None else tuple(json.loads(values)),
-            intermediate=FrozenDict(steps) if steps else _EMPTY,
-            budget=budget,
-            parent=parent,
-            user_attrs=_loads_mapping(user_attrs),
-            reason=reason,
-            sampler_meta=_loads_mapping(meta),
-            fixed_params=_loads_mapping(fixed),
-            error=error,
-            started_at=_to_datetime(started),
-            finished_at=_to_datetime(finished),
-        )
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def body(connection: sa.Connection) -> FrozenTrial:
