@@ -67,10 +67,10 @@ def _same(a: object, b: object) -> bool:
         return False
     if isinstance(a, float):
         return repr(a) == repr(b)  # tells -0.0 from 0.0 and keeps every digit
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[attr-defined]
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(_same, a, b))
     return a == b
 
 

@@ -73,7 +73,10 @@ def check_name(what: str, name: object) -> None:
 
 
 def _loads_mapping(text: str) -> dict[str, JSON]:
-    return {} if text == "{}" else json.loads(text)  # type: ignore[no-any-return]
+    if text == "{}":
+        return {}
+    loaded: dict[str, JSON] = json.loads(text)
+    return loaded
 
 
 class Decoder:

@@ -136,7 +136,8 @@ class Queries:
 
     def __init__(self, dialect: sa.Dialect) -> None:
         b = sa.bindparam
-        study, trial = b("b_study"), b("b_trial")
+        study: sa.BindParameter[int] = b("b_study")
+        trial: sa.BindParameter[int] = b("b_trial")
         self.dialect = dialect.name
         self.update_returning = bool(dialect.update_returning)
         self.postgresql = dialect.name == "postgresql"
@@ -246,7 +247,7 @@ class Queries:
             .where(studies.c.id == study)
             .order_by(trials.c.number)
         )
-        ids = b("b_ids", expanding=True)
+        ids: sa.BindParameter[list[int]] = b("b_ids", expanding=True)
         self.children_by_ids = _children(
             trial_params.c.trial_id.in_(ids), trial_intermediate.c.trial_id.in_(ids)
         )

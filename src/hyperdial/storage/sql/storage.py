@@ -193,10 +193,11 @@ class SQLStorage(Storage):
     def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:
         check_name("study names", name)
         dirs = tuple(Direction.parse(d) for d in directions)
+        created = now_us()
         row = {
             "name": name,
             "directions_json": json.dumps([d.value for d in dirs]),
-            "created_at": now_us(),
+            "created_at": created,
             "next_number": 0,
         }
 
@@ -206,7 +207,7 @@ class SQLStorage(Storage):
             except sa.exc.IntegrityError:
                 raise DuplicatedStudyError(f"A study named {name!r} already exists.") from None
             study_id = result.inserted_primary_key[0]  # type: ignore[index]
-            return StudyInfo(study_id, name, dirs, to_datetime(row["created_at"]))
+            return StudyInfo(study_id, name, dirs, to_datetime(created))
 
         return self._run(body, _SINGLE)
 
@@ -386,15 +387,18 @@ class SQLStorage(Storage):
 
         if q.postgresql and not locked and kinds == 1 and not changes:
             # One statement that locks the trial, checks it is unfinished and writes.
+            binds: dict[str, object] = {"b_trial": trial_id}
             if params:
                 statement = q.pg_add_params(len(params))
-                binds = {f"{k}{i}": x for i, row in enumerate(params) for k, x in zip("ndv", row)}
+                for i, (name, dist_json, value_json) in enumerate(params):
+                    binds.update({f"n{i}": name, f"d{i}": dist_json, f"v{i}": value_json})
             else:
                 statement = q.pg_add_steps(len(steps))
-                binds = {f"{k}{i}": x for i, row in enumerate(steps) for k, x in zip("sv", row)}
+                for i, (step, text) in enumerate(steps):
+                    binds.update({f"s{i}": step, f"v{i}": text})
 
             def write_children(connection: sa.Connection) -> None:
-                if connection.execute(statement, {"b_trial": trial_id, **binds}).rowcount == 0:
+                if connection.execute(statement, binds).rowcount == 0:
                     self._raise_unwritable(connection, trial_id)
 
             self._run(write_children, _SINGLE)

@@ -7,6 +7,8 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -19,7 +21,7 @@ depends_on = None
 _Text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
-def _table_options() -> dict[str, str]:
+def _table_options() -> dict[str, Any]:
     """Return MySQL/MariaDB table options; other backends need none.
 
     Names and keys must compare exactly as Python strings do ("a" != "A" != "a "), so MySQL gets
