@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hyperdial._types import JSON, ParamValue
+from hyperdial._yaml import load_yaml
 from hyperdial.distributions import (
     Categorical,
     Distribution,
@@ -31,7 +32,7 @@ from hyperdial.distributions import (
     from_unit,
     to_unit,
 )
-from hyperdial.exceptions import InvalidDistributionError, InvalidValueError
+from hyperdial.exceptions import InvalidDistributionError, InvalidValueError, SpecError
 
 __all__ = [
     "Categorical",
@@ -82,8 +83,6 @@ class Condition:
 
         The value is read as YAML, so ``3`` is an int, ``rbf`` a string and ``[a, b]`` a list.
         """
-        import yaml
-
         match = _COND_RE.match(text) if isinstance(text, str) else None
         if match is None:
             raise InvalidDistributionError(
@@ -91,8 +90,8 @@ class Condition:
             )
         name, op, raw = match.groups()
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
+            value = load_yaml(raw)
+        except SpecError:
             value = raw
         return cls(name, " ".join(op.split()), value)
 
@@ -436,11 +435,9 @@ class SearchSpace(Mapping[str, Distribution]):
     @classmethod
     def from_yaml(cls, source: str | Path) -> SearchSpace:
         """Build a space from YAML text or a path to a YAML file (see :meth:`from_dict`)."""
-        import yaml
-
         text = Path(source).read_text() if isinstance(source, Path) else source
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+            data = load_yaml(text, str(source) if isinstance(source, Path) else "search space")
+        except SpecError as exc:
             raise InvalidDistributionError(f"search space YAML is invalid: {exc}") from None
         return cls.from_dict(data)

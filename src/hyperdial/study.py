@@ -555,7 +555,9 @@ def _check_sampler(sampler: Sampler, n_objectives: int) -> None:
         )
 
 
-def _study_seed(storage: Storage, info: StudyInfo, seed: int | None, sampler: Sampler) -> int:
+def _study_seed(
+    storage: Storage, info: StudyInfo, seed: int | None, sampler: Sampler, *, write: bool = True
+) -> int:
     attrs = storage.get_study_attrs(info.study_id)
     stored = attrs.get(_SEED_ATTR)
     if seed is None and isinstance(stored, int):
@@ -564,7 +566,7 @@ def _study_seed(storage: Storage, info: StudyInfo, seed: int | None, sampler: Sa
         seed = sampler.seed if sampler.seed is not None else secrets.randbits(63)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidValueError(f"create_study: seed must be an int >= 0; got {seed!r}.")
-    if stored != seed:
+    if stored != seed and write:
         storage.set_study_attr(info.study_id, _SEED_ATTR, seed)
     return seed
 
@@ -634,7 +636,7 @@ def load_study(
     info = resolved.get_study(study_name)
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(info.directions))
-    return Study(info, resolved, sampler, _study_seed(resolved, info, None, sampler))
+    return Study(info, resolved, sampler, _study_seed(resolved, info, None, sampler, write=False))
 
 
 def delete_study(study_name: str, *, storage: Storage | str) -> None:

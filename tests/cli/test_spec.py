@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from hyperdial.cli.loader import load_yaml
+from hyperdial._yaml import load_yaml
 from hyperdial.cli.spec import DEFAULT_STORAGE, StudySpec, load_spec, spec_from_dict
 from hyperdial.exceptions import SpecError
 from hyperdial.samplers import GridSampler, QMCSampler, RandomSampler

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from hyperdial.cli.loader import load_yaml
+from hyperdial._yaml import load_yaml
 from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
 from hyperdial.exceptions import HyperdialError, StorageError
 
