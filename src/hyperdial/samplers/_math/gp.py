@@ -1,0 +1,435 @@
+"""Gaussian-process regression: MAP hyperparameters, posterior, and an output warp.
+
+The model is ``y = f(x) + eps`` with ``f ~ GP(0, k)``, ``k`` the Matern-5/2 ARD kernel of
+:mod:`~hyperdial.samplers._math.kernels` and ``eps ~ N(0, noise_var)``, on outputs that
+:class:`OutputWarp` has made roughly standard normal (Rasmussen and Williams, 2006, "Gaussian
+Processes for Machine Learning", ch. 2 and 5).
+
+Hyperparameters live on the log scale, ``theta = [log l_1..l_d, log signal_var, log noise_var]``,
+and are fitted by maximising the marginal likelihood times a prior with L-BFGS-B and analytic
+gradients. The lengthscale prior is the dimension-scaled log-normal of Hvarfner, Hellsten and
+Nardi (2024, "Vanilla Bayesian Optimization Performs Great in High Dimensions",
+arXiv:2402.02229): lengthscales grow with ``sqrt(d)`` so that high-dimensional models do not
+start out as white noise. The noise prior is log-normal around ``exp(-4)`` of the standardised
+output's variance.
+
+All functions are pure functions of NumPy arrays.
+
+Example:
+    >>> import numpy as np
+    >>> X = np.linspace(0, 1, 8)[:, None]
+    >>> y = np.sin(6 * X[:, 0])
+    >>> is_cat = np.array([False])
+    >>> hyper = fit_hyperparameters(X, y, is_cat, HyperPrior.default(1), [default_theta(1)])
+    >>> post = condition(X, y, hyper, is_cat)
+    >>> mean, var = predict(post, X[:2])
+    >>> bool(np.allclose(mean, y[:2], atol=0.05))
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from hyperdial.samplers._math.kernels import (
+    kernel,
+    kernel_grad_x,
+    matern52,
+    matern52_grad,
+    scaled_sqdist,
+    sqdist_grad_lengthscales,
+)
+
+__all__ = [
+    "GPHyperparameters",
+    "GPPosterior",
+    "HyperPrior",
+    "OutputWarp",
+    "add_points",
+    "cholesky",
+    "condition",
+    "default_theta",
+    "extend_cholesky",
+    "fit_hyperparameters",
+    "neg_log_posterior",
+    "predict",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_LOG_LS_BOUNDS = (math.log(5e-3), math.log(1e3))
+_LOG_SIGNAL_BOUNDS = (math.log(5e-2), math.log(20.0))
+_MAX_LOG_NOISE = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class HyperPrior:
+    """Log-normal priors on the kernel hyperparameters (locations and scales of their logs).
+
+    Attributes:
+        ls_loc: Location of ``log l`` (``sqrt(2) + log(d) / 2`` by default).
+        ls_scale: Scale of ``log l`` (``sqrt(3)``).
+        signal_loc: Location of ``log signal_var``.
+        signal_scale: Scale of ``log signal_var``.
+        noise_loc: Location of ``log noise_var``.
+        noise_scale: Scale of ``log noise_var``.
+        min_noise: Smallest noise variance (also the fixed value for deterministic outputs).
+    """
+
+    ls_loc: float
+    ls_scale: float = math.sqrt(3.0)
+    signal_loc: float = 0.0
+    signal_scale: float = 1.0
+    noise_loc: float = -4.0
+    noise_scale: float = 1.0
+    min_noise: float = 1e-6
+
+    @classmethod
+    def default(cls, dim: int) -> HyperPrior:
+        """Return the default prior for ``dim`` kernel columns."""
+        return cls(ls_loc=math.sqrt(2.0) + 0.5 * math.log(max(dim, 1)))
+
+
+def default_theta(dim: int, prior: HyperPrior | None = None) -> np.ndarray:
+    """Return the prior's mode as a start for fitting, ``(dim + 2,)``."""
+    prior = prior or HyperPrior.default(dim)
+    ls = prior.ls_loc - prior.ls_scale**2  # the mode of the log-normal in l
+    theta = np.full(dim + 2, ls)
+    theta[-2] = prior.signal_loc
+    theta[-1] = max(prior.noise_loc - prior.noise_scale**2, math.log(prior.min_noise))
+    return np.clip(theta, *_bounds_arrays(dim, prior, False))
+
+
+@dataclass(frozen=True)
+class GPHyperparameters:
+    """Kernel lengthscales (one per column), signal variance and noise variance."""
+
+    lengthscales: np.ndarray
+    signal_var: float
+    noise_var: float
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Return ``[log l..., log signal_var, log noise_var]``."""
+        return np.concatenate(
+            [np.log(self.lengthscales), [math.log(self.signal_var), math.log(self.noise_var)]]
+        )
+
+    @classmethod
+    def from_theta(cls, theta: np.ndarray) -> GPHyperparameters:
+        """Build from the log-scale vector."""
+        theta = np.asarray(theta, dtype=float)
+        return cls(np.exp(theta[:-2]), float(np.exp(theta[-2])), float(np.exp(theta[-1])))
+
+
+def _bounds_arrays(
+    dim: int, prior: HyperPrior, deterministic: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.full(dim + 2, _LOG_LS_BOUNDS[0])
+    hi = np.full(dim + 2, _LOG_LS_BOUNDS[1])
+    lo[-2], hi[-2] = _LOG_SIGNAL_BOUNDS
+    lo[-1] = math.log(prior.min_noise)
+    hi[-1] = lo[-1] if deterministic else _MAX_LOG_NOISE
+    return lo, hi
+
+
+def cholesky(K: np.ndarray) -> np.ndarray:
+    """Return the lower Cholesky factor of ``K``, adding the least jitter that works."""
+    try:
+        return np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        pass
+    scale = float(np.mean(np.diag(K))) if K.size else 1.0
+    for exponent in range(-9, 0):
+        try:
+            return np.linalg.cholesky(K + (scale * 10.0**exponent) * np.eye(len(K)))
+        except np.linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError("the covariance matrix is not positive definite")
+
+
+def extend_cholesky(L11: np.ndarray, K12: np.ndarray, K22: np.ndarray) -> np.ndarray:
+    """Return the factor of ``[[K11, K12], [K12.T, K22]]`` given ``L11``, the factor of K11.
+
+    Costs ``O(n^2 m)`` for ``m`` new rows instead of ``O((n + m)^3)``.
+    """
+    n, m = L11.shape[0], K22.shape[0]
+    L21 = scipy.linalg.solve_triangular(L11, K12, lower=True, check_finite=False).T
+    L22 = cholesky(K22 - L21 @ L21.T)
+    out = np.zeros((n + m, n + m))
+    out[:n, :n] = L11
+    out[n:, :n] = L21
+    out[n:, n:] = L22
+    return out
+
+
+def _log_prior(theta: np.ndarray, prior: HyperPrior) -> tuple[float, np.ndarray]:
+    ls, s, nz = theta[:-2], theta[-2], theta[-1]
+    grad = np.empty_like(theta)
+    # Densities of l and noise_var themselves (log-normal), written on their logs.
+    zl = (ls - prior.ls_loc) / prior.ls_scale
+    value = float(np.sum(-ls - 0.5 * zl * zl))
+    grad[:-2] = -1.0 - zl / prior.ls_scale
+    zs = (s - prior.signal_loc) / prior.signal_scale
+    value += -0.5 * zs * zs
+    grad[-2] = -zs / prior.signal_scale
+    zn = (nz - prior.noise_loc) / prior.noise_scale
+    value += -nz - 0.5 * zn * zn
+    grad[-1] = -1.0 - zn / prior.noise_scale
+    return value, grad
+
+
+def neg_log_posterior(
+    theta: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    is_cat: np.ndarray,
+    prior: HyperPrior,
+) -> tuple[float, np.ndarray]:
+    """Return the negative log marginal likelihood minus the log prior, and its gradient.
+
+    With ``W = alpha alpha^T - K^-1`` the gradient is ``-1/2 tr(W dK/dtheta)`` for each
+    hyperparameter (Rasmussen and Williams, 2006, eq. 5.9).
+    """
+    hyper = GPHyperparameters.from_theta(theta)
+    n = len(y)
+    r2 = scaled_sqdist(X, X, hyper.lengthscales, is_cat)
+    Kf = hyper.signal_var * matern52(r2)
+    K = Kf + hyper.noise_var * np.eye(n)
+    L = cholesky(K)
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    value = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(L)))) + 0.5 * n * _LOG_2PI
+    # K^-1 from the factor (LAPACK potri fills the upper triangle of the transposed factor).
+    Kinv, info = scipy.linalg.lapack.dpotri(L.T, lower=False)
+    if info != 0:  # pragma: no cover - the factor exists, so potri succeeds
+        Kinv = scipy.linalg.cho_solve((L, True), np.eye(n), check_finite=False)
+    else:
+        Kinv = np.triu(Kinv) + np.triu(Kinv, 1).T
+    W = np.outer(alpha, alpha) - Kinv
+    grad = np.empty_like(theta)
+    P = W * (hyper.signal_var * matern52_grad(r2))
+    grad[:-2] = -0.5 * sqdist_grad_lengthscales(P, X, hyper.lengthscales, is_cat)
+    grad[-2] = -0.5 * float(np.sum(W * Kf))
+    grad[-1] = -0.5 * hyper.noise_var * float(np.trace(W))
+    lp, lp_grad = _log_prior(theta, prior)
+    return value - lp, grad - lp_grad
+
+
+def fit_hyperparameters(
+    X: np.ndarray,
+    y: np.ndarray,
+    is_cat: np.ndarray,
+    prior: HyperPrior,
+    starts: Sequence[np.ndarray],
+    *,
+    deterministic: bool = False,
+    maxiter: int = 200,
+) -> GPHyperparameters:
+    """Return the MAP hyperparameters, best of L-BFGS-B runs from each start.
+
+    Args:
+        X: Training rows ``(n, d)``.
+        y: Training outputs ``(n,)``, roughly standardised.
+        is_cat: Categorical columns ``(d,)``.
+        prior: The hyperparameter prior.
+        starts: Start vectors (``theta`` layout); clipped to the bounds.
+        deterministic: Fix the noise at ``prior.min_noise``.
+        maxiter: Iterations per start.
+    """
+    dim = X.shape[1]
+    lo, hi = _bounds_arrays(dim, prior, deterministic)
+    bounds = list(zip(lo, hi))
+    best_theta, best_value = None, math.inf
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            value, grad = neg_log_posterior(theta, X, y, is_cat, prior)
+        except np.linalg.LinAlgError:
+            return 1e25, np.zeros_like(theta)
+        if not math.isfinite(value) or not np.all(np.isfinite(grad)):
+            return 1e25, np.zeros_like(theta)
+        return value, grad
+
+    for start in starts:
+        x0 = np.clip(np.asarray(start, dtype=float), lo, hi)
+        result = scipy.optimize.minimize(
+            fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": maxiter, "gtol": 1e-5, "ftol": 1e-9},
+        )  # fmt: skip
+        if result.fun < best_value:
+            best_theta, best_value = result.x, float(result.fun)
+    if best_theta is None:
+        best_theta = np.clip(default_theta(dim, prior), lo, hi)
+    return GPHyperparameters.from_theta(best_theta)
+
+
+@dataclass(frozen=True)
+class GPPosterior:
+    """A GP conditioned on data: training rows, factor, weights and hyperparameters."""
+
+    X: np.ndarray
+    y: np.ndarray
+    L: np.ndarray
+    alpha: np.ndarray
+    hyper: GPHyperparameters
+    is_cat: np.ndarray
+
+
+def condition(
+    X: np.ndarray,
+    y: np.ndarray,
+    hyper: GPHyperparameters,
+    is_cat: np.ndarray,
+    L: np.ndarray | None = None,
+) -> GPPosterior:
+    """Return the posterior given data; ``L`` is the factor of ``K + noise I`` if known."""
+    if L is None:
+        K = kernel(X, X, hyper.lengthscales, hyper.signal_var, is_cat)
+        K[np.diag_indices_from(K)] += hyper.noise_var
+        L = cholesky(K)
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    return GPPosterior(X, y, L, alpha, hyper, is_cat)
+
+
+def add_points(post: GPPosterior, Xnew: np.ndarray, ynew: np.ndarray) -> GPPosterior:
+    """Return the posterior with rows ``Xnew`` observed as ``ynew``, extending the factor."""
+    h = post.hyper
+    K12 = kernel(post.X, Xnew, h.lengthscales, h.signal_var, post.is_cat)
+    K22 = kernel(Xnew, Xnew, h.lengthscales, h.signal_var, post.is_cat)
+    K22[np.diag_indices_from(K22)] += h.noise_var
+    L = extend_cholesky(post.L, K12, K22)
+    X = np.vstack([post.X, Xnew])
+    y = np.concatenate([post.y, ynew])
+    return condition(X, y, h, post.is_cat, L)
+
+
+def predict(
+    post: GPPosterior, x: np.ndarray, *, with_grad: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Return the latent mean and variance at rows ``x`` and, if asked, their gradients.
+
+    Returns:
+        ``(mean, var)`` of shape ``(B,)``, or ``(mean, var, dmean, dvar)`` with gradients of
+        shape ``(B, d)`` (zero on categorical columns).
+    """
+    h = post.hyper
+    k = kernel(x, post.X, h.lengthscales, h.signal_var, post.is_cat)  # (B, n)
+    mean = k @ post.alpha
+    v = scipy.linalg.solve_triangular(post.L, k.T, lower=True, check_finite=False)
+    var = np.maximum(h.signal_var - np.sum(v * v, axis=0), 1e-12 * h.signal_var)
+    if not with_grad:
+        return mean, var
+    beta = scipy.linalg.solve_triangular(post.L.T, v, lower=False, check_finite=False).T
+    dmean = kernel_grad_x(x, post.X, h.lengthscales, h.signal_var, post.is_cat, post.alpha)
+    dvar = -2.0 * kernel_grad_x(x, post.X, h.lengthscales, h.signal_var, post.is_cat, beta)
+    return mean, var, dmean, dvar
+
+
+@dataclass(frozen=True)
+class OutputWarp:
+    """A rank-preserving map of objective values to roughly standard normal ones.
+
+    Values are centred on their median and scaled by their interquartile range (robust to
+    outliers), passed through the Yeo-Johnson power transform with the maximum-likelihood
+    exponent (Yeo and Johnson, 2000, Biometrika 87(4)), then standardised. Heavy tails, such as
+    a few diverged runs or a loss spanning orders of magnitude, are pulled in, so they neither
+    flatten the rest of the surface nor inflate the fitted noise; small exponents act like a
+    log. The map is strictly increasing, so the order of trials is kept and the incumbent is
+    the same trial before and after.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([0.1, 0.2, 0.3, 50.0])
+        >>> warp = OutputWarp.fit(y)
+        >>> bool(np.allclose(warp.inverse(warp.transform(y)), y))
+        True
+    """
+
+    center: float
+    scale: float
+    lam: float
+    mean: float
+    std: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray, *, power: bool = True) -> OutputWarp:
+        """Fit the warp to ``y`` (without ``power``, only standardise)."""
+        y = np.asarray(y, dtype=float)
+        center = float(np.median(y)) if len(y) else 0.0
+        q75, q25 = np.percentile(y, [75, 25]) if len(y) else (1.0, 0.0)
+        scale = float(q75 - q25) / 1.349
+        if not scale > 1e-12 * max(1.0, abs(center)):
+            scale = float(np.std(y)) if len(y) else 1.0
+        if not scale > 1e-12 * max(1.0, abs(center)):
+            scale = 1.0
+        z = (y - center) / scale
+        lam = 1.0
+        if power and len(y) >= 3 and np.ptp(z) > 0:
+            lam = _yeo_johnson_lambda(z)
+        t = _yeo_johnson(z, lam)
+        mean = float(np.mean(t)) if len(t) else 0.0
+        std = float(np.std(t)) if len(t) else 1.0
+        return cls(center, scale, lam, mean, std if std > 1e-12 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        """Map objective values to the model's scale."""
+        z = (np.asarray(y, dtype=float) - self.center) / self.scale
+        return (_yeo_johnson(z, self.lam) - self.mean) / self.std
+
+    def inverse(self, t: np.ndarray) -> np.ndarray:
+        """Map model-scale values back to objective values."""
+        z = _yeo_johnson_inverse(np.asarray(t, dtype=float) * self.std + self.mean, self.lam)
+        return z * self.scale + self.center
+
+
+def _yeo_johnson(z: np.ndarray, lam: float) -> np.ndarray:
+    out = np.empty_like(z)
+    pos = z >= 0
+    if abs(lam) < 1e-8:
+        out[pos] = np.log1p(z[pos])
+    else:
+        out[pos] = np.expm1(lam * np.log1p(z[pos])) / lam
+    if abs(lam - 2.0) < 1e-8:
+        out[~pos] = -np.log1p(-z[~pos])
+    else:
+        out[~pos] = -np.expm1((2.0 - lam) * np.log1p(-z[~pos])) / (2.0 - lam)
+    return out
+
+
+def _yeo_johnson_inverse(t: np.ndarray, lam: float) -> np.ndarray:
+    out = np.empty_like(t)
+    pos = t >= 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if abs(lam) < 1e-8:
+            out[pos] = np.expm1(t[pos])
+        else:
+            base = np.maximum(1.0 + lam * t[pos], 1e-300)
+            out[pos] = np.expm1(np.log(base) / lam)
+        if abs(lam - 2.0) < 1e-8:
+            out[~pos] = -np.expm1(-t[~pos])
+        else:
+            base = np.maximum(1.0 - (2.0 - lam) * t[~pos], 1e-300)
+            out[~pos] = -np.expm1(np.log(base) / (2.0 - lam))
+    return np.nan_to_num(out, nan=0.0, posinf=1e300, neginf=-1e300)
+
+
+def _yeo_johnson_lambda(z: np.ndarray) -> float:
+    """Return the maximum-likelihood Yeo-Johnson exponent in ``[-2, 4]``."""
+    n = len(z)
+    slog = float(np.sum(np.sign(z) * np.log1p(np.abs(z))))
+
+    def nll(lam: float) -> float:
+        t = _yeo_johnson(z, lam)
+        var = float(np.var(t))
+        if not var > 0 or not math.isfinite(var):
+            return math.inf
+        return 0.5 * n * math.log(var) - (lam - 1.0) * slog
+
+    result = scipy.optimize.minimize_scalar(nll, bounds=(-2.0, 4.0), method="bounded")
+    lam = float(result.x)
+    return lam if math.isfinite(lam) and nll(lam) <= nll(1.0) else 1.0

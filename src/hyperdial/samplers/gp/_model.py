@@ -1,0 +1,260 @@
+"""The GP sampler's model step: data from the history, the fit schedule and the factor cache.
+
+Everything here is a function of the history (and of the sampler's options): hyperparameters
+are warm-started from the fit another trial stored in its ``sampler_meta``, and the factor
+cache only skips work whose result would be bit-for-bit the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperdial._types import JSON, Direction
+from hyperdial.history import History
+from hyperdial.samplers._math.gp import (
+    GPHyperparameters,
+    GPPosterior,
+    HyperPrior,
+    cholesky,
+    condition,
+    default_theta,
+    extend_cholesky,
+    fit_hyperparameters,
+)
+from hyperdial.samplers._math.kernels import kernel
+from hyperdial.samplers.gp._encoding import Encoding
+from hyperdial.space import SearchSpace
+from hyperdial.trial import FrozenTrial
+
+__all__ = [
+    "Data",
+    "FactorCache",
+    "Fit",
+    "collect",
+    "fit_model",
+    "single_threaded_blas",
+    "space_key",
+]
+
+#: Up to this many observations the hyperparameters are refitted at every suggestion.
+REFIT_ALWAYS = 200
+
+
+_controller: object = None
+_controller_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with one BLAS thread, when threadpoolctl is installed.
+
+    The model's linear algebra is many small calls; on few cores, BLAS threads spinning up for
+    each of them make a suggestion ten to twenty times slower than one thread does.
+    """
+    global _controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional: only a speed-up
+        yield
+        return
+    with _controller_lock:
+        if _controller is None:
+            _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):  # type: ignore[attr-defined]
+        yield
+
+
+def space_key(space: SearchSpace) -> str:
+    """Return a short stable digest of a space (names, distributions, conditions)."""
+    text = json.dumps(space.to_dict(), sort_keys=False, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Data:
+    """Completed observations (minimised) and pending configurations, as design rows."""
+
+    X: np.ndarray
+    y: np.ndarray  # objective values, negated for maximisation, so lower is better
+    numbers: np.ndarray
+    pending: np.ndarray
+
+
+def collect(history: History, current: FrozenTrial, enc: Encoding) -> Data:
+    """Return the rows of COMPLETE trials that have every active parameter, and pending rows.
+
+    RUNNING trials other than ``current`` count as pending once all their active joint
+    parameters are set; PRUNED and FAILED trials are ignored.
+    """
+    sign = -1.0 if history.directions[0] is Direction.MAXIMIZE else 1.0
+    rows, ys, numbers = [], [], []
+    for t in history.completed:
+        if t.values is None or t.number == current.number:
+            continue
+        row = enc.encode(t.params)
+        if row is not None and math.isfinite(t.values[0]):
+            rows.append(row)
+            ys.append(sign * float(t.values[0]))
+            numbers.append(t.number)
+    pending = []
+    for t in history.running:
+        if t.number != current.number:
+            row = enc.encode(t.params)
+            if row is not None:
+                pending.append(row)
+    dim = enc.dim
+    return Data(
+        np.array(rows, dtype=float).reshape(-1, dim),
+        np.array(ys, dtype=float),
+        np.array(numbers, dtype=int),
+        np.array(pending, dtype=float).reshape(-1, dim),
+    )
+
+
+class FactorCache:
+    """Cholesky factors keyed by the exact training rows and hyperparameters (in memory)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(X: np.ndarray, theta: np.ndarray) -> bytes:
+        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes())
+        digest.update(np.ascontiguousarray(theta).tobytes())
+        digest.update(str(X.shape).encode())
+        return digest.digest()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        with self._lock:
+            L = self._items.get(key)
+            if L is not None:
+                self._items.move_to_end(key)
+            return L
+
+    def put(self, key: bytes, L: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = L
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _full_factor(
+    X: np.ndarray, hyper: GPHyperparameters, is_cat: np.ndarray, cache: FactorCache
+) -> np.ndarray:
+    key = cache.key(X, hyper.theta)
+    L = cache.get(key)
+    if L is None:
+        K = kernel(X, X, hyper.lengthscales, hyper.signal_var, is_cat)
+        K[np.diag_indices_from(K)] += hyper.noise_var
+        L = cholesky(K)
+        cache.put(key, L)
+    return L
+
+
+def factor(
+    X: np.ndarray, hyper: GPHyperparameters, is_cat: np.ndarray, fit_n: int, cache: FactorCache
+) -> np.ndarray:
+    """Return the factor of ``K(X) + noise I``, always computed the same way.
+
+    The first ``fit_n`` rows (those the hyperparameters were fitted on) are factored in full
+    and the rest appended as one block, so a cached factor of the first rows gives exactly
+    the result a fresh computation would.
+    """
+    m = min(max(fit_n, 1), len(X))
+    L11 = _full_factor(X[:m], hyper, is_cat, cache)
+    if m == len(X):
+        return L11
+    h = hyper
+    K12 = kernel(X[:m], X[m:], h.lengthscales, h.signal_var, is_cat)
+    K22 = kernel(X[m:], X[m:], h.lengthscales, h.signal_var, is_cat)
+    K22[np.diag_indices_from(K22)] += h.noise_var
+    return extend_cholesky(L11, K12, K22)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A conditioned model and where its hyperparameters came from."""
+
+    posterior: GPPosterior
+    fit_n: int
+    refitted: bool
+
+
+def previous_fit(
+    history: History, current: FrozenTrial, key: str, dim: int
+) -> tuple[np.ndarray, int] | None:
+    """Return the latest ``(theta, fit_n)`` another trial stored for this space, if any."""
+    for t in reversed(history.trials):
+        if t.number == current.number:
+            continue
+        meta: Mapping[str, JSON] = t.sampler_meta
+        theta = meta.get("theta") if meta.get("space") == key else None
+        fit_n = meta.get("fit_n")
+        if isinstance(theta, list) and len(theta) == dim + 2 and isinstance(fit_n, int):
+            try:
+                values = np.array(theta, dtype=float)
+            except (TypeError, ValueError):
+                continue
+            if np.all(np.isfinite(values)):
+                return values, fit_n
+    return None
+
+
+def refit_period(n: int) -> int:
+    """Return how many new observations trigger a refit once ``n > REFIT_ALWAYS``."""
+    return 10 if n <= 500 else 20
+
+
+def fit_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    is_cat: np.ndarray,
+    previous: tuple[np.ndarray, int] | None,
+    rng: np.random.Generator,
+    cache: FactorCache,
+    *,
+    deterministic: bool,
+) -> Fit:
+    """Return the posterior on ``(X, y)`` with MAP hyperparameters, refitted when due.
+
+    Up to :data:`REFIT_ALWAYS` observations the hyperparameters are refitted every time,
+    from the previous fit, the prior's mode and (early on) a draw from the prior. Later they
+    are refitted every :func:`refit_period` observations from the previous fit only, and
+    reused in between.
+    """
+    n, dim = X.shape
+    prior = HyperPrior.default(dim)
+    if previous is not None and n > REFIT_ALWAYS and 0 < n - previous[1] < refit_period(n):
+        hyper = GPHyperparameters.from_theta(previous[0])
+        if deterministic:
+            hyper = GPHyperparameters(hyper.lengthscales, hyper.signal_var, prior.min_noise)
+        L = factor(X, hyper, is_cat, previous[1], cache)
+        return Fit(condition(X, y, hyper, is_cat, L), previous[1], refitted=False)
+    starts = []
+    if previous is not None:
+        starts.append(previous[0])
+    if n <= REFIT_ALWAYS or previous is None:
+        starts.append(default_theta(dim, prior))
+    if n < 40 or previous is None:
+        draw = default_theta(dim, prior)
+        draw[:-2] = prior.ls_loc + prior.ls_scale * rng.standard_normal(dim) * 0.5
+        draw[-2] += 0.5 * rng.standard_normal()
+        starts.append(draw)
+    maxiter = 200 if n <= REFIT_ALWAYS else 60
+    hyper = fit_hyperparameters(
+        X, y, is_cat, prior, starts, deterministic=deterministic, maxiter=maxiter
+    )
+    L = factor(X, hyper, is_cat, n, cache)
+    return Fit(condition(X, y, hyper, is_cat, L), n, refitted=True)
