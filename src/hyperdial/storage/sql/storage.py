@@ -457,9 +457,9 @@ class SQLStorage(Storage):
             return []
         if len(rows) <= _IN_LIST_MAX:
             ids = {"b_ids": [row[0] for row in rows]}
-            children = connection.execute(self._q.children_by_ids, ids)
+            children = connection.execute(self._q.children_by_ids, ids).all()
         else:
-            children = connection.execute(self._q.children_by_scope, scope)
+            children = connection.execute(self._q.children_by_scope, scope).all()
         params, steps = self._decoder.children(children)
         return [self._decoder.trial(row, params, steps) for row in rows]
 
