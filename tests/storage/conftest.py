@@ -150,7 +150,14 @@ def make_mysql_storage(mysql_url: str) -> Iterator[Callable[[], SQLStorage]]:
     yield from _factory(lambda: mysql_url, True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.server),
+    pytest.param("mysql", marks=pytest.mark.server),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def fresh_url(request, tmp_path) -> Iterator[str]:
     """Return the URL of a brand-new, empty database on each backend.
 

@@ -11,6 +11,8 @@ from hyperdial.space import Float
 from hyperdial.storage import SQLStorage, TrialTemplate, TrialUpdate
 from hyperdial.trial import TrialState
 
+from .conftest import BACKENDS
+
 pytestmark = pytest.mark.slow
 
 N_PROCESSES = 8
@@ -19,7 +21,7 @@ N_WAITING = 200
 MIN = (Direction.MINIMIZE,)
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+@pytest.fixture(params=BACKENDS)
 def make_storage(request):
     """Return a storage factory on each backend."""
     return request.getfixturevalue(f"make_{request.param}_storage")

@@ -19,10 +19,13 @@ from hyperdial.exceptions import (
 )
 from hyperdial.space import Float, Int
 from hyperdial.storage import MemoryStorage, SQLStorage, TrialTemplate, TrialUpdate, get_storage
+from hyperdial.storage.sql import _engine as sql_engine
 from hyperdial.storage.sql import models
 from hyperdial.storage.sql import storage as sql_storage
 from hyperdial.testing.storage import StorageConformance
 from hyperdial.trial import TrialState
+
+from .conftest import BACKENDS
 
 
 class TestSQLiteStorage(StorageConformance):
@@ -48,7 +51,7 @@ class TestMariaDBStorage(StorageConformance):
 MIN = (Direction.MINIMIZE,)
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+@pytest.fixture(params=BACKENDS)
 def make_any_storage(request):
     """Return a storage factory on each backend."""
     return request.getfixturevalue(f"make_{request.param}_storage")
@@ -285,6 +288,32 @@ def test_a_closed_storage_reconnects(make_any_storage):
     study_id = storage.create_study("a", MIN).study_id
     storage.close()
     assert storage.create_trial(study_id, TrialTemplate()).number == 0
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_connections_dropped_by_the_server_are_replaced(request, monkeypatch, backend):
+    storage = request.getfixturevalue(f"make_{backend}_storage")()
+    study_id = storage.create_study("a", MIN).study_id
+    monkeypatch.setattr(sql_engine, "_IDLE_PING_S", 0.0)  # every pooled connection is "idle"
+    engine = _raw(request.getfixturevalue(f"{backend}_url"))
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        else:
+            ids = connection.exec_driver_sql(
+                "SELECT id FROM information_schema.processlist "
+                "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+            ).scalars()
+            for thread_id in ids:
+                connection.exec_driver_sql(f"KILL {thread_id}")
+    engine.dispose()
+    trial = storage.create_trial(study_id, TrialTemplate())  # one autocommitted statement
+    storage.update_trial(trial.trial_id, TrialUpdate(params={"x": (Float(0, 1), 0.5)}))
+    assert storage.get_trial(trial.trial_id).params == {"x": 0.5}
 
 
 # -- get_storage and exports ----------------------------------------------------------------

@@ -13,6 +13,7 @@ Backend facts this module encodes (measured, see ``ENVIRONMENT.md``):
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,32 @@ def _on_sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+_IDLE_PING_S = 10.0
+_LAST_USED = "hyperdial_last_used"
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_LAST_USED] = time.monotonic()
+
+
+def _on_checkout(dbapi_connection: Any, record: Any, _proxy: object) -> None:
+    # A connection idle for a while (say, while a trial trained for an hour) may have been
+    # dropped by the server or a firewall. Ping it before use so the pool replaces it, rather
+    # than letting an autocommitted write fail at an unknown point.
+    last = record.info.get(_LAST_USED)
+    if last is None or time.monotonic() - last < _IDLE_PING_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
+        raise sa.exc.DisconnectionError(str(exc)) from exc
+
+
 def create_engine(url: sa.URL, engine_kwargs: dict[str, Any]) -> sa.Engine:
     """Return an engine for ``url`` set up for hyperdial; no connection is opened.
 
@@ -184,6 +211,9 @@ def create_engine(url: sa.URL, engine_kwargs: dict[str, Any]) -> sa.Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect(memory))
         event.listen(engine, "begin", _on_sqlite_begin)
+    else:
+        event.listen(engine, "checkin", _on_checkin)
+        event.listen(engine, "checkout", _on_checkout)
     return engine
 
 
