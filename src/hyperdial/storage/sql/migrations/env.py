@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-config = context.config
-
 
 def _run(connection: sa.Connection) -> None:
     context.configure(connection=connection, target_metadata=None)
@@ -20,6 +18,7 @@ def _run(connection: sa.Connection) -> None:
 
 
 def _main() -> None:
+    config = context.config
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
@@ -39,8 +38,8 @@ def _main() -> None:
         engine.dispose()
 
 
-if context.is_offline_mode():
-    raise RuntimeError(
-        "hyperdial migrations run online only; offline (--sql) mode is unsupported."
-    )
-_main()
+# Alembic runs this file inside a migration; a plain import (doctest collection) does nothing.
+if hasattr(context, "config"):
+    if context.is_offline_mode():
+        raise RuntimeError("hyperdial migrations run online only; --sql mode is unsupported.")
+    _main()
