@@ -233,11 +233,12 @@ def test_log_ei_is_finite_and_decreasing_where_naive_ei_underflows():
 def test_log_ei_derivatives_match_finite_differences(z):
     mean, std, h = np.array([-z]), np.array([1.3]), 1e-6
     _, d_mean, d_std = acquisition.log_ei(mean, std, 0.0)
-    f = lambda m, s: acquisition.log_ei(m, s, 0.0)[0]  # noqa: E731
-    assert d_mean[0] == pytest.approx(
-        ((f(mean + h, std) - f(mean - h, std)) / (2 * h))[0], rel=1e-4
-    )
-    assert d_std[0] == pytest.approx(((f(mean, std + h) - f(mean, std - h)) / (2 * h))[0], rel=1e-4)
+
+    def f(m, s):
+        return acquisition.log_ei(m, s, 0.0)[0][0]
+
+    assert d_mean[0] == pytest.approx((f(mean + h, std) - f(mean - h, std)) / (2 * h), rel=1e-4)
+    assert d_std[0] == pytest.approx((f(mean, std + h) - f(mean, std - h)) / (2 * h), rel=1e-4)
 
 
 def test_log_h_is_continuous_across_its_branches():
