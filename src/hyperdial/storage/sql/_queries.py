@@ -42,14 +42,15 @@ TRIAL_COLUMNS = (
 
 _PG_CREATE_TRIAL = """
 WITH bump AS (
-    UPDATE studies SET next_number = next_number + 1 WHERE id = :b_study
+    UPDATE studies SET next_number = next_number + 1 WHERE id = :study_id
     RETURNING next_number - 1 AS number
 )
 INSERT INTO trials (study_id, number, state, budget, parent, reason, fixed_params_json,
                     user_attrs_json, sampler_meta_json, started_at)
-SELECT CAST(:b_study AS INTEGER), bump.number, CAST(:state AS VARCHAR),
-       CAST(:budget AS DOUBLE PRECISION), CAST(:parent AS INTEGER), '', CAST(:fixed AS TEXT),
-       CAST(:attrs AS TEXT), '{}', CAST(:started AS BIGINT)
+SELECT CAST(:study_id AS INTEGER), bump.number, CAST(:state AS VARCHAR),
+       CAST(:budget AS DOUBLE PRECISION), CAST(:parent AS INTEGER), CAST(:reason AS TEXT),
+       CAST(:fixed_params_json AS TEXT), CAST(:user_attrs_json AS TEXT),
+       CAST(:sampler_meta_json AS TEXT), CAST(:started_at AS BIGINT)
 FROM bump
 RETURNING id, number
 """
@@ -271,16 +272,31 @@ class Queries:
             .group_by(studies.c.id)
         )
 
-    def pg_add_params(self, n: int) -> sa.TextClause:
-        """Return PostgreSQL's one-statement write of ``n`` params to an unfinished trial."""
-        statement = self._pg_params.get(n)
-        if statement is None:
-            statement = self._pg_params[n] = _pg_add_params(n)
-        return statement
+    def pg_add_params(
+        self, trial_id: int, rows: list[tuple[str, str, str]]
+    ) -> tuple[sa.TextClause, dict[str, object]]:
+        """Return PostgreSQL's one-statement write of params to an unfinished trial.
 
-    def pg_add_steps(self, n: int) -> sa.TextClause:
-        """Return PostgreSQL's one-statement write of ``n`` intermediate values."""
-        statement = self._pg_steps.get(n)
+        Args:
+            trial_id: The trial.
+            rows: ``(name, distribution_json, value_json)`` per parameter.
+        """
+        statement = self._pg_params.get(len(rows))
         if statement is None:
-            statement = self._pg_steps[n] = _pg_add_steps(n)
-        return statement
+            statement = self._pg_params[len(rows)] = _pg_add_params(len(rows))
+        binds: dict[str, object] = {"b_trial": trial_id}
+        for i, (name, dist, value) in enumerate(rows):
+            binds.update({f"n{i}": name, f"d{i}": dist, f"v{i}": value})
+        return statement, binds
+
+    def pg_add_steps(
+        self, trial_id: int, rows: list[tuple[int, str]]
+    ) -> tuple[sa.TextClause, dict[str, object]]:
+        """Return PostgreSQL's one-statement write of ``(step, value)`` rows to a trial."""
+        statement = self._pg_steps.get(len(rows))
+        if statement is None:
+            statement = self._pg_steps[len(rows)] = _pg_add_steps(len(rows))
+        binds: dict[str, object] = {"b_trial": trial_id}
+        for i, (step, value) in enumerate(rows):
+            binds.update({f"s{i}": step, f"v{i}": value})
+        return statement, binds

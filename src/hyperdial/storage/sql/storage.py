@@ -282,39 +282,26 @@ class SQLStorage(Storage):
         fixed = dumps("fixed_params", dict(template.fixed_params))
         attrs = dumps("user_attrs", dict(template.user_attrs))
 
+        row = {
+            "study_id": study_id,
+            "state": state.value,
+            "budget": budget,
+            "parent": template.parent,
+            "reason": "",
+            "fixed_params_json": fixed,
+            "user_attrs_json": attrs,
+            "sampler_meta_json": "{}",
+            "started_at": started,
+        }
+
         def body(connection: sa.Connection) -> tuple[int, int]:
-            if self._q.postgresql:  # one statement: bump the counter and insert
-                row = connection.execute(
-                    self._q.pg_create_trial,
-                    {
-                        "b_study": study_id,
-                        "state": state.value,
-                        "budget": budget,
-                        "parent": template.parent,
-                        "fixed": fixed,
-                        "attrs": attrs,
-                        "started": started,
-                    },
-                ).first()
-                if row is None:
+            if self._q.postgresql:  # one statement bumps the counter and inserts
+                created = connection.execute(self._q.pg_create_trial, row).first()
+                if created is None:
                     raise _study_not_found(study_id)
-                return row[0], row[1]
+                return created[0], created[1]
             number = self._next_number(connection, study_id)
-            result = connection.execute(
-                self._q.insert_trial,
-                {
-                    "study_id": study_id,
-                    "number": number,
-                    "state": state.value,
-                    "budget": budget,
-                    "parent": template.parent,
-                    "reason": "",
-                    "fixed_params_json": fixed,
-                    "user_attrs_json": attrs,
-                    "sampler_meta_json": "{}",
-                    "started_at": started,
-                },
-            )
+            result = connection.execute(self._q.insert_trial, {**row, "number": number})
             return result.inserted_primary_key[0], number  # type: ignore[index]
 
         trial_id, number = self._run(body, _SINGLE if self._queries().postgresql else _WRITE)
@@ -387,15 +374,10 @@ class SQLStorage(Storage):
 
         if q.postgresql and not locked and kinds == 1 and not changes:
             # One statement that locks the trial, checks it is unfinished and writes.
-            binds: dict[str, object] = {"b_trial": trial_id}
             if params:
-                statement = q.pg_add_params(len(params))
-                for i, (name, dist_json, value_json) in enumerate(params):
-                    binds.update({f"n{i}": name, f"d{i}": dist_json, f"v{i}": value_json})
+                statement, binds = q.pg_add_params(trial_id, params)
             else:
-                statement = q.pg_add_steps(len(steps))
-                for i, (step, text) in enumerate(steps):
-                    binds.update({f"s{i}": step, f"v{i}": text})
+                statement, binds = q.pg_add_steps(trial_id, steps)
 
             def write_children(connection: sa.Connection) -> None:
                 if connection.execute(statement, binds).rowcount == 0:
