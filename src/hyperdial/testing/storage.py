@@ -285,6 +285,8 @@ class StorageConformance:
             TrialUpdate(sampler_meta={"k": 1}),
             TrialUpdate(reason="r"),
             TrialUpdate(error="e"),
+            TrialUpdate(params={"y": (Int(0, 3), 1)}, reason="r"),
+            TrialUpdate(intermediate={3: 3.0}, state=TrialState.PRUNED),
             TrialUpdate(params={"y": (Int(0, 3), 1)}, intermediate={2: 2.0}, reason="r"),
         ]
         for write in writes:
@@ -353,10 +355,16 @@ class StorageConformance:
         trial = self._trial(storage)
         storage.update_trial(trial.trial_id, TrialUpdate(reason="first"))
         storage.update_trial(trial.trial_id, TrialUpdate(reason="second", error="boom\nline 2"))
-        storage.update_trial(trial.trial_id, TrialUpdate(state=TrialState.COMPLETE, values=[1, 2]))
+        param = {"x": (Float(0, 1), 0.5)}
+        storage.update_trial(trial.trial_id, TrialUpdate(params=param, reason="third"))
+        storage.update_trial(
+            trial.trial_id,
+            TrialUpdate(intermediate={0: 0.5}, state=TrialState.COMPLETE, values=[1, 2]),
+        )
         stored = storage.get_trial(trial.trial_id)
-        assert _same(stored.values, (1.0, 2.0))
-        assert (stored.reason, stored.error) == ("second", "boom\nline 2")
+        assert _same(stored.values, (1.0, 2.0)) and stored.finished_at is not None
+        assert (stored.reason, stored.error) == ("third", "boom\nline 2")
+        assert stored.params == {"x": 0.5} and stored.intermediate == {0: 0.5}
 
     def test_timestamps_are_utc(self, storage: Storage) -> None:
         trial = self._trial(storage, state=TrialState.WAITING)

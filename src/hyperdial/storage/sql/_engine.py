@@ -280,42 +280,52 @@ def ensure_schema(engine: sa.Engine, shown: str) -> None:
 
 
 def _migrate(engine: sa.Engine, shown: str) -> None:
-    from alembic import command
-
     config = _alembic_config()
     known = _known_revisions(config)
     mysql = engine.dialect.name == "mysql"
-    with engine.connect() as connection, connection.begin():
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-        elif mysql:
+    with engine.connect() as connection:
+        if mysql:
+            # MySQL commits DDL at once and has no transaction-scoped lock: hold a named lock
+            # around the whole migration and release it only after the version row is committed.
             got = connection.exec_driver_sql(f"SELECT GET_LOCK('{_MYSQL_LOCK_NAME}', 60)").scalar()
+            connection.commit()
             if got != 1:
                 raise StorageError(
                     f"SQLStorage: timed out waiting for another process to create the schema "
                     f"in {shown}."
                 )
         try:
-            version = _read_version(connection)
-            if version == SCHEMA_HEAD:
-                return
-            if version is not None and version not in known:
-                raise SchemaVersionError(
-                    f"SQLStorage: the database {shown} has schema revision {version!r}, which "
-                    f"this hyperdial does not know (it knows up to {SCHEMA_HEAD!r}); it was "
-                    "written by a newer hyperdial. Upgrade with: pip install -U hyperdial. "
-                    "The database was left unchanged."
-                )
-            if version is None:
-                present = [t for t in _OUR_TABLES if sa.inspect(connection).has_table(t)]
-                if present:
-                    raise StorageError(
-                        f"SQLStorage: the database {shown} has tables {present!r} but no "
-                        "hyperdial schema revision; point hyperdial at an empty database."
-                    )
-            _logger.info("Upgrading the hyperdial schema of %s from %s", shown, version)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            with connection.begin():
+                if engine.dialect.name == "postgresql":  # released at commit
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+                _upgrade_locked(connection, config, known, shown)
         finally:
             if mysql:
                 connection.exec_driver_sql(f"SELECT RELEASE_LOCK('{_MYSQL_LOCK_NAME}')")
+                connection.commit()
+
+
+def _upgrade_locked(connection: sa.Connection, config: Any, known: set[str], shown: str) -> None:
+    """Re-read the revision under the migration lock and upgrade to the head if needed."""
+    from alembic import command
+
+    version = _read_version(connection)
+    if version == SCHEMA_HEAD:
+        return
+    if version is not None and version not in known:
+        raise SchemaVersionError(
+            f"SQLStorage: the database {shown} has schema revision {version!r}, which "
+            f"this hyperdial does not know (it knows up to {SCHEMA_HEAD!r}); it was "
+            "written by a newer hyperdial. Upgrade with: pip install -U hyperdial. "
+            "The database was left unchanged."
+        )
+    if version is None:
+        present = [t for t in _OUR_TABLES if sa.inspect(connection).has_table(t)]
+        if present:
+            raise StorageError(
+                f"SQLStorage: the database {shown} has tables {present!r} but no "
+                "hyperdial schema revision; point hyperdial at an empty database."
+            )
+    _logger.info("Upgrading the hyperdial schema of %s from %s", shown, version)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -55,19 +55,36 @@ FROM bump
 RETURNING id, number
 """
 
-_PG_LOCKED = (
-    "WITH locked AS (SELECT id FROM trials WHERE id = :b_trial "
-    "AND state IN ('WAITING', 'RUNNING') FOR UPDATE) "
-)
+# The SQL types of the trial columns a one-statement write may also set.
+_PG_CHANGE_TYPES = {
+    "state": "VARCHAR",
+    "values_json": "TEXT",
+    "reason": "TEXT",
+    "error": "TEXT",
+    "finished_at": "BIGINT",
+}
 
 
-def _pg_add_params(n: int) -> sa.TextClause:
+def _pg_locked(changes: tuple[str, ...]) -> str:
+    """Return a CTE ``locked`` holding the trial's id if it is unfinished, under a row lock.
+
+    With ``changes``, the CTE also sets those columns from the binds ``c_<column>``.
+    """
+    unfinished = "id = :b_trial AND state IN ('WAITING', 'RUNNING')"
+    if not changes:
+        return f"WITH locked AS (SELECT id FROM trials WHERE {unfinished} FOR UPDATE) "
+    sets = ", ".join(f"{c} = CAST(:c_{c} AS {_PG_CHANGE_TYPES[c]})" for c in changes)
+    return f"WITH locked AS (UPDATE trials SET {sets} WHERE {unfinished} RETURNING id) "
+
+
+def _pg_add_params(changes: tuple[str, ...], n: int) -> sa.TextClause:
     rows = ", ".join(
         f"(CAST(:n{i} AS VARCHAR), CAST(:d{i} AS TEXT), CAST(:v{i} AS TEXT), {i})"
         for i in range(n)
     )
     return sa.text(
-        _PG_LOCKED + "INSERT INTO trial_params (trial_id, name, distribution_json, value_json) "
+        _pg_locked(changes)
+        + "INSERT INTO trial_params (trial_id, name, distribution_json, value_json) "
         "SELECT locked.id, v.name, v.dist, v.val FROM locked "
         f"CROSS JOIN (VALUES {rows}) AS v (name, dist, val, pos) ORDER BY v.pos "
         "ON CONFLICT (trial_id, name) DO UPDATE SET "
@@ -75,10 +92,10 @@ def _pg_add_params(n: int) -> sa.TextClause:
     )
 
 
-def _pg_add_steps(n: int) -> sa.TextClause:
+def _pg_add_steps(changes: tuple[str, ...], n: int) -> sa.TextClause:
     rows = ", ".join(f"(CAST(:s{i} AS BIGINT), CAST(:v{i} AS VARCHAR))" for i in range(n))
     return sa.text(
-        _PG_LOCKED + "INSERT INTO trial_intermediate (trial_id, step, value) "
+        _pg_locked(changes) + "INSERT INTO trial_intermediate (trial_id, step, value) "
         f"SELECT locked.id, v.step, v.val FROM locked CROSS JOIN (VALUES {rows}) AS v (step, val) "
         "ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value"
     )
@@ -142,8 +159,7 @@ class Queries:
         self.dialect = dialect.name
         self.update_returning = bool(dialect.update_returning)
         self.postgresql = dialect.name == "postgresql"
-        self._pg_params: dict[int, sa.TextClause] = {}
-        self._pg_steps: dict[int, sa.TextClause] = {}
+        self._pg_statements: dict[tuple[tuple[str, ...], bool, int], sa.TextClause] = {}
 
         # Studies.
         info = (studies.c.id, studies.c.name, studies.c.directions_json, studies.c.created_at)
@@ -272,31 +288,29 @@ class Queries:
             .group_by(studies.c.id)
         )
 
-    def pg_add_params(
-        self, trial_id: int, rows: list[tuple[str, str, str]]
+    def pg_add_children(
+        self,
+        trial_id: int,
+        changes: dict[str, object],
+        params: list[tuple[str, str, str]],
+        steps: list[tuple[int, str]],
     ) -> tuple[sa.TextClause, dict[str, object]]:
-        """Return PostgreSQL's one-statement write of params to an unfinished trial.
+        """Return PostgreSQL's one-statement write to an unfinished trial, with its binds.
 
-        Args:
-            trial_id: The trial.
-            rows: ``(name, distribution_json, value_json)`` per parameter.
+        The statement writes ``params`` (``(name, distribution_json, value_json)`` rows) or
+        else ``steps`` (``(step, value)`` rows), and sets the trial columns in ``changes``.
+        Its row count is 0 when the trial is missing or finished, and nothing was written.
         """
-        statement = self._pg_params.get(len(rows))
-        if statement is None:
-            statement = self._pg_params[len(rows)] = _pg_add_params(len(rows))
+        columns = tuple(sorted(changes))
         binds: dict[str, object] = {"b_trial": trial_id}
-        for i, (name, dist, value) in enumerate(rows):
+        binds.update({f"c_{c}": changes[c] for c in columns})
+        key = (columns, bool(params), len(params) or len(steps))
+        statement = self._pg_statements.get(key)
+        if statement is None:
+            make = _pg_add_params if params else _pg_add_steps
+            statement = self._pg_statements[key] = make(columns, key[2])
+        for i, (name, dist, value) in enumerate(params):
             binds.update({f"n{i}": name, f"d{i}": dist, f"v{i}": value})
-        return statement, binds
-
-    def pg_add_steps(
-        self, trial_id: int, rows: list[tuple[int, str]]
-    ) -> tuple[sa.TextClause, dict[str, object]]:
-        """Return PostgreSQL's one-statement write of ``(step, value)`` rows to a trial."""
-        statement = self._pg_steps.get(len(rows))
-        if statement is None:
-            statement = self._pg_steps[len(rows)] = _pg_add_steps(len(rows))
-        binds: dict[str, object] = {"b_trial": trial_id}
-        for i, (step, value) in enumerate(rows):
-            binds.update({f"s{i}": step, f"v{i}": value})
+        for i, (step, text) in enumerate(steps if not params else ()):
+            binds.update({f"s{i}": step, f"v{i}": text})
         return statement, binds

@@ -370,14 +370,10 @@ class SQLStorage(Storage):
         meta = dumps("sampler_meta", dict(update.sampler_meta)) if update.sampler_meta else None
         locked = attrs is not None or meta is not None or update.state is TrialState.RUNNING
         q = self._queries()
-        kinds = bool(changes) + bool(params) + bool(steps)
 
-        if q.postgresql and not locked and kinds == 1 and not changes:
-            # One statement that locks the trial, checks it is unfinished and writes.
-            if params:
-                statement, binds = q.pg_add_params(trial_id, params)
-            else:
-                statement, binds = q.pg_add_steps(trial_id, steps)
+        if q.postgresql and not locked and bool(params) != bool(steps):
+            # One statement locks the trial, checks it is unfinished and writes everything.
+            statement, binds = q.pg_add_children(trial_id, changes, params, steps)
 
             def write_children(connection: sa.Connection) -> None:
                 if connection.execute(statement, binds).rowcount == 0:
@@ -423,7 +419,8 @@ class SQLStorage(Storage):
                 connection.execute(q.upsert_steps, rows[0] if len(rows) == 1 else rows)
 
         # A lone UPDATE is atomic by itself; anything more needs a transaction.
-        self._run(body, _SINGLE if kinds == 1 and changes and not locked else _WRITE)
+        alone = changes and not params and not steps and not locked
+        self._run(body, _SINGLE if alone else _WRITE)
 
     # -- trials: reads ----------------------------------------------------------------------
 
