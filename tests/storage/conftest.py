@@ -158,6 +158,12 @@ BACKENDS = [
 
 
 @pytest.fixture(params=BACKENDS)
+def make_any_storage(request) -> Callable[[], SQLStorage]:
+    """Return a storage factory on each backend in turn."""
+    return request.getfixturevalue(f"make_{request.param}_storage")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=BACKENDS)
 def fresh_url(request, tmp_path) -> Iterator[str]:
     """Return the URL of a brand-new, empty database on each backend.
 

@@ -11,20 +11,12 @@ from hyperdial.space import Float
 from hyperdial.storage import SQLStorage, TrialTemplate, TrialUpdate
 from hyperdial.trial import TrialState
 
-from .conftest import BACKENDS
-
 pytestmark = pytest.mark.slow
 
 N_PROCESSES = 8
 N_TRIALS = 200  # per process
 N_WAITING = 200
 MIN = (Direction.MINIMIZE,)
-
-
-@pytest.fixture(params=BACKENDS)
-def make_storage(request):
-    """Return a storage factory on each backend."""
-    return request.getfixturevalue(f"make_{request.param}_storage")
 
 
 def _ask_and_tell(storage: SQLStorage, study_id: int, n: int) -> list[int]:
@@ -56,8 +48,8 @@ def _open_and_create(url: str, i: int) -> int:
     return number
 
 
-def test_processes_get_gapless_numbers_and_whole_trials(make_storage):
-    storage = make_storage()
+def test_processes_get_gapless_numbers_and_whole_trials(make_any_storage):
+    storage = make_any_storage()
     study_id = storage.create_study("shared", MIN).study_id
     # Spawned workers receive the storage pickled and reconnect on their own.
     with multiprocessing.get_context("spawn").Pool(N_PROCESSES) as pool:
@@ -74,8 +66,8 @@ def test_processes_get_gapless_numbers_and_whole_trials(make_storage):
     assert storage.count_trials(study_id, [TrialState.COMPLETE]) == total
 
 
-def test_forked_processes_claim_each_waiting_trial_once(make_storage):
-    storage = make_storage()
+def test_forked_processes_claim_each_waiting_trial_once(make_any_storage):
+    storage = make_any_storage()
     study_id = storage.create_study("queue", MIN).study_id
     waiting = {
         storage.create_trial(study_id, TrialTemplate(state=TrialState.WAITING)).trial_id

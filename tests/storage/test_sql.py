@@ -25,8 +25,6 @@ from hyperdial.storage.sql import storage as sql_storage
 from hyperdial.testing.storage import StorageConformance
 from hyperdial.trial import TrialState
 
-from .conftest import BACKENDS
-
 
 class TestSQLiteStorage(StorageConformance):
     @pytest.fixture
@@ -49,12 +47,6 @@ class TestMariaDBStorage(StorageConformance):
 
 
 MIN = (Direction.MINIMIZE,)
-
-
-@pytest.fixture(params=BACKENDS)
-def make_any_storage(request):
-    """Return a storage factory on each backend."""
-    return request.getfixturevalue(f"make_{request.param}_storage")
 
 
 def _raw(url: str):
