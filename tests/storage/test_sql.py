@@ -27,6 +27,8 @@ from hyperdial.trial import TrialState
 
 
 class TestSQLiteStorage(StorageConformance):
+    shared_between_processes = True
+
     @pytest.fixture
     def make_storage(self, make_sqlite_storage):
         return make_sqlite_storage
@@ -34,6 +36,8 @@ class TestSQLiteStorage(StorageConformance):
 
 @pytest.mark.server
 class TestPostgreSQLStorage(StorageConformance):
+    shared_between_processes = True
+
     @pytest.fixture
     def make_storage(self, make_postgresql_storage):
         return make_postgresql_storage
@@ -41,6 +45,8 @@ class TestPostgreSQLStorage(StorageConformance):
 
 @pytest.mark.server
 class TestMariaDBStorage(StorageConformance):
+    shared_between_processes = True
+
     @pytest.fixture
     def make_storage(self, make_mysql_storage):
         return make_mysql_storage

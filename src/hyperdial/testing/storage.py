@@ -12,11 +12,12 @@ returning a zero-argument factory of fresh, empty storages (the suite calls it o
 from __future__ import annotations
 
 import math
+import multiprocessing
 import pickle
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -92,12 +93,33 @@ def _threads(n: int, target: Callable[[int], None]) -> None:
         raise errors[0]
 
 
+def _claim_then_create(storage: Storage, study_id: int, n: int) -> tuple[list[int], list[int]]:
+    """Claim waiting trials until none is left, then create ``n`` trials (in a worker)."""
+    claimed = []
+    while (trial := storage.claim_waiting_trial(study_id)) is not None:
+        claimed.append(trial.trial_id)
+    numbers = [storage.create_trial(study_id, TrialTemplate()).number for _ in range(n)]
+    storage.close()
+    return claimed, numbers
+
+
 class StorageConformance:
     """Checks of the :class:`~hyperdial.storage.Storage` contract; subclass to run them.
 
     Subclasses provide the fixture ``make_storage``: a zero-argument factory returning a fresh,
     empty storage. The suite calls it once per test and closes the storage afterwards.
+
+    Class attributes a subclass may set:
+        ``shared_between_processes``: ``True`` when copies of the storage in other processes
+        (it is pickled to them) see the same studies, as SQL storages do. Then a check runs
+        four worker processes; it is marked ``slow``: register the marker
+        (``markers = ["slow: ..."]``) if your pytest runs with ``--strict-markers``.
+
+    Example:
+        See the module docstring.
     """
+
+    shared_between_processes: ClassVar[bool] = False
 
     @pytest.fixture
     def storage(self, make_storage: Callable[[], Storage]) -> Iterator[Storage]:
@@ -230,6 +252,20 @@ class StorageConformance:
         assert sorted(t.number for t in made) == list(range(100))
         assert len({t.trial_id for t in made}) == 100
         assert [t.number for t in storage.get_trials(study_id)] == list(range(100))
+
+    @pytest.mark.slow  # four new interpreters
+    def test_numbers_and_claims_hold_across_processes(self, storage: Storage) -> None:
+        if not self.shared_between_processes:
+            pytest.skip("the storage is not shared between processes")
+        study_id = storage.create_study("a", _MIN).study_id
+        waiting = {storage.create_trial(study_id, _WAITING).trial_id for _ in range(20)}
+        with multiprocessing.get_context("spawn").Pool(4) as pool:
+            results = pool.starmap(_claim_then_create, [(storage, study_id, 20)] * 4)
+        claimed = [trial_id for ids, _ in results for trial_id in ids]
+        assert sorted(claimed) == sorted(waiting)
+        numbers = sorted(number for _, made in results for number in made)
+        assert numbers == list(range(20, 100))
+        assert storage.count_trials(study_id) == 100
 
     # -- claiming ---------------------------------------------------------------------------
 
