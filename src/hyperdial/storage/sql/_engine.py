@@ -316,8 +316,8 @@ def _upgrade_locked(connection: sa.Connection, config: Any, known: set[str], sho
         raise SchemaVersionError(
             f"SQLStorage: the database {shown} has schema revision {version!r}, which "
             f"this hyperdial does not know (it knows up to {SCHEMA_HEAD!r}); it was "
-            "written by a newer hyperdial. Upgrade with: pip install -U hyperdial. "
-            "The database was left unchanged."
+            "written by a newer hyperdial (or it is not a hyperdial database). Upgrade with: "
+            "pip install -U hyperdial. The database was left unchanged."
         )
     if version is None:
         present = [t for t in _OUR_TABLES if sa.inspect(connection).has_table(t)]
