@@ -296,6 +296,24 @@ def tune(
 
 # ---------------------------------------------------------------------------- studies
 @app.command()
+def advise(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="The study spec.")],
+    seconds_per_trial: Annotated[
+        float | None,
+        typer.Option("--seconds-per-trial", min=0, help="Expected seconds of one trial."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="Trials run in parallel.")
+    ] = None,
+) -> None:
+    """Explain the search method SPEC.yaml's study would use, and why, before it runs."""
+    from hyperdial.cli.advice import print_advice
+
+    spec = load_spec(spec_path)
+    print_advice(spec, _console(), seconds_per_trial=seconds_per_trial, n_workers=jobs)
+
+
+@app.command()
 def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
     """List the studies in a storage with their trial counts and best values."""
     from hyperdial.cli.render import studies_table

@@ -18,7 +18,14 @@ from hyperdial.space import Categorical, Float, Int, SearchSpace, cast_param
 if TYPE_CHECKING:
     from hyperdial.samplers import Sampler
 
-__all__ = ["SAMPLERS", "SamplerSpec", "build_sampler", "parse_grid", "parse_sampler"]
+__all__ = [
+    "SAMPLERS",
+    "SamplerSpec",
+    "build_sampler",
+    "grid_values",
+    "parse_grid",
+    "parse_sampler",
+]
 
 SAMPLERS: tuple[str, ...] = ("random", "grid", "qmc", "tpe", "gp", "cmaes", "auto")
 """Sampler names a spec may use; ``name`` builds the class ``<name>Sampler`` (any case) of
@@ -58,7 +65,7 @@ def build_sampler(
             f"use one of {[n for n in SAMPLERS if _sampler_class(n)]!r}."
         )
     if name == "grid":
-        options["search_space"] = {k: list(v) for k, v in _grid_values(space, grid).items()}
+        options["search_space"] = {k: list(v) for k, v in grid_values(space, grid).items()}
     try:
         return cls(**options)  # type: ignore[no-any-return]
     except TypeError as exc:
@@ -76,9 +83,14 @@ def _sampler_class(name: str) -> Any:
     return None
 
 
-def _grid_values(
+def grid_values(
     space: SearchSpace | None, explicit: Mapping[str, tuple[ParamValue, ...]] | None
 ) -> dict[str, tuple[ParamValue, ...]]:
+    """Return the values to try per parameter: the explicit grid's, then the space's.
+
+    Raises:
+        SpecError: a continuous parameter has no step and no listed values.
+    """
     grid = dict(explicit or {})
     for name, dist in (space or {}).items():
         if name not in grid:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperdial._types import JSON, Direction, ParamValue
-from hyperdial.cli.command import CommandTemplate
 from hyperdial._yaml import load_yaml
+from hyperdial.cli.command import CommandTemplate
 from hyperdial.cli.sampler import SamplerSpec, build_sampler, parse_grid, parse_sampler
 from hyperdial.exceptions import HyperdialError, SpecError
 from hyperdial.space import SearchSpace

@@ -294,9 +294,12 @@ def advise(
             last = 49
         plan.append((f"trials {n0}-{last}", "Gaussian process, log expected improvement"))
         plan.append((f"trials {last + 1}+", "TPE (cheaper suggestions on a large history)"))
-        reasons.append(first.why)
+        reasons.append(
+            f"{features.dim} parameters ({features.n_categorical} categorical, no conditions) "
+            "and a modest budget: a Gaussian process is the most sample-efficient model"
+        )
         if budget is not None:
-            plan = [p for p in plan if _starts_before(p[0], budget)]
+            plan = [_clip(p, budget) for p in plan if _starts_before(p[0], budget)]
     else:
         plan.append(("trials 0-9", "initial design: random (TPE's start-up)"))
         plan.append(
@@ -317,6 +320,15 @@ def advise(
                 "space better."
             )
     return Advice(tuple(plan), tuple(reasons), tuple(warnings))
+
+
+def _clip(step: tuple[str, str], budget: int) -> tuple[str, str]:
+    """Cap a ``"trials a-b"`` span at the last trial of the budget."""
+    label, method = step
+    start = int(label.split()[1].split("-")[0].rstrip("+"))
+    end = label.split("-")[1] if "-" in label else None
+    last = budget - 1 if end is None or end.endswith("+") else min(int(end), budget - 1)
+    return (f"trials {start}-{last}" if last > start else f"trial {start}", method)
 
 
 def _starts_before(label: str, budget: int) -> bool:
