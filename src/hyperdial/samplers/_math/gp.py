@@ -72,8 +72,12 @@ class HyperPrior:
     """Log-normal priors on the kernel hyperparameters (locations and scales of their logs).
 
     Attributes:
-        ls_loc: Location of ``log l`` (``sqrt(2) + log(d) / 2`` by default).
-        ls_scale: Scale of ``log l`` (``sqrt(3)``).
+        ls_loc: Location of ``log l`` of a continuous column (``sqrt(2) + log(d) / 2``).
+        ls_scale: Scale of ``log l`` of a continuous column (``sqrt(3)``).
+        cat_ls_loc: Location of ``log l`` of a categorical column. Its mode, ``l = 0.74``,
+            correlates two different choices at about 0.35: neither the same nor unrelated,
+            so a choice seen rarely is neither copied from the others nor ignored.
+        cat_ls_scale: Scale of ``log l`` of a categorical column.
         signal_loc: Location of ``log signal_var``.
         signal_scale: Scale of ``log signal_var``.
         noise_loc: Location of ``log noise_var``.
@@ -83,6 +87,8 @@ class HyperPrior:
 
     ls_loc: float
     ls_scale: float = math.sqrt(3.0)
+    cat_ls_loc: float = 0.7
+    cat_ls_scale: float = 1.0
     signal_loc: float = 0.0
     signal_scale: float = 1.0
     noise_loc: float = -4.0
@@ -95,11 +101,14 @@ class HyperPrior:
         return cls(ls_loc=math.sqrt(2.0) + 0.5 * math.log(max(dim, 1)))
 
 
-def default_theta(dim: int, prior: HyperPrior | None = None) -> np.ndarray:
+def default_theta(
+    dim: int, prior: HyperPrior | None = None, is_cat: np.ndarray | None = None
+) -> np.ndarray:
     """Return the prior's mode as a start for fitting, ``(dim + 2,)``."""
     prior = prior or HyperPrior.default(dim)
-    ls = prior.ls_loc - prior.ls_scale**2  # the mode of the log-normal in l
-    theta = np.full(dim + 2, ls)
+    loc, scale = _ls_prior(dim, prior, is_cat)
+    theta = np.empty(dim + 2)
+    theta[:-2] = loc - scale**2  # the mode of the log-normal in l
     theta[-2] = prior.signal_loc
     theta[-1] = max(prior.noise_loc - prior.noise_scale**2, math.log(prior.min_noise))
     return np.clip(theta, *_bounds_arrays(dim, prior, False))
@@ -168,13 +177,27 @@ def extend_cholesky(L11: np.ndarray, K12: np.ndarray, K22: np.ndarray) -> np.nda
     return out
 
 
-def _log_prior(theta: np.ndarray, prior: HyperPrior) -> tuple[float, np.ndarray]:
+def _ls_prior(
+    dim: int, prior: HyperPrior, is_cat: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    loc = np.full(dim, prior.ls_loc)
+    scale = np.full(dim, prior.ls_scale)
+    if is_cat is not None:
+        loc[is_cat] = prior.cat_ls_loc
+        scale[is_cat] = prior.cat_ls_scale
+    return loc, scale
+
+
+def _log_prior(
+    theta: np.ndarray, prior: HyperPrior, is_cat: np.ndarray
+) -> tuple[float, np.ndarray]:
     ls, s, nz = theta[:-2], theta[-2], theta[-1]
     grad = np.empty_like(theta)
     # Densities of l and noise_var themselves (log-normal), written on their logs.
-    zl = (ls - prior.ls_loc) / prior.ls_scale
+    loc, scale = _ls_prior(len(ls), prior, is_cat)
+    zl = (ls - loc) / scale
     value = float(np.sum(-ls - 0.5 * zl * zl))
-    grad[:-2] = -1.0 - zl / prior.ls_scale
+    grad[:-2] = -1.0 - zl / scale
     zs = (s - prior.signal_loc) / prior.signal_scale
     value += -0.5 * zs * zs
     grad[-2] = -zs / prior.signal_scale
@@ -216,7 +239,7 @@ def neg_log_posterior(
     grad[:-2] = -0.5 * sqdist_grad_lengthscales(P, X, hyper.lengthscales, is_cat)
     grad[-2] = -0.5 * float(np.sum(W * Kf))
     grad[-1] = -0.5 * hyper.noise_var * float(np.trace(W))
-    lp, lp_grad = _log_prior(theta, prior)
+    lp, lp_grad = _log_prior(theta, prior, is_cat)
     return value - lp, grad - lp_grad
 
 
@@ -264,7 +287,7 @@ def fit_hyperparameters(
         if result.fun < best_value:
             best_theta, best_value = result.x, float(result.fun)
     if best_theta is None:
-        best_theta = np.clip(default_theta(dim, prior), lo, hi)
+        best_theta = np.clip(default_theta(dim, prior, is_cat), lo, hi)
     return GPHyperparameters.from_theta(best_theta)
 
 

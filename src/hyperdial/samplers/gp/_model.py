@@ -246,10 +246,10 @@ def fit_model(
     if previous is not None:
         starts.append(previous[0])
     if n <= REFIT_ALWAYS or previous is None:
-        starts.append(default_theta(dim, prior))
+        starts.append(default_theta(dim, prior, is_cat))
     if n < 40 or previous is None:
-        draw = default_theta(dim, prior)
-        draw[:-2] = prior.ls_loc + prior.ls_scale * rng.standard_normal(dim) * 0.5
+        draw = default_theta(dim, prior, is_cat)
+        draw[:-2] += 0.5 * rng.standard_normal(dim)
         draw[-2] += 0.5 * rng.standard_normal()
         starts.append(draw)
     maxiter = 200 if n <= REFIT_ALWAYS else 60

@@ -244,7 +244,11 @@ class GPSampler(Sampler):
             )
         known = {**trial.params, **trial.fixed_params}
         if not space or all(name in known for name in space):
-            return Suggestion({}, reason="GP: nothing to propose")
+            meta: dict[str, JSON] = {}
+            if self.seed is None and trial.number == 0:
+                meta["sobol_seed"] = self._design_seed(history, trial, rng)
+            reason = "GP: no joint space yet, parameters drawn independently"
+            return Suggestion({}, reason=reason, meta=meta)
         key, enc = self._encoding(space)
         data = _model.collect(history, trial, enc)
         n_startup = max(self.startup_trials(enc.n_params), 2)
