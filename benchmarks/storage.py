@@ -65,8 +65,11 @@ def _rate(n: int, fn: Callable[[], None]) -> float:
 
 def hd_run(storage: object, n: int, name: str) -> float:
     import hyperdial
+    from hyperdial.samplers import RandomSampler
 
-    study = hyperdial.create_study(name, storage=storage, seed=0, load_if_exists=True)
+    study = hyperdial.create_study(
+        name, storage=storage, sampler=RandomSampler(), seed=0, load_if_exists=True
+    )
     return _rate(n, lambda: study.optimize(hd_objective, n_trials=n, show_progress_bar=False))
 
 
