@@ -79,6 +79,25 @@ def test_lengthscale_gradient_of_the_distance_sum_matches_finite_differences():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-4)
 
 
+def test_trend_kernel_is_a_linear_and_quadratic_regression():
+    X, _, is_cat = _data()
+    Z = 2 * X[:, :2] - 1
+    expected = 0.3 * Z @ Z.T + 0.7 * (Z**2) @ (Z**2).T
+    np.testing.assert_allclose(kernels.trend_kernel(X, X, 0.3, 0.7, is_cat), expected)
+    rng = np.random.default_rng(5)
+    x, w = X[:2] + 0.01, rng.standard_normal((2, len(X)))
+    grad = kernels.trend_grad_x(x, X, 0.3, 0.7, is_cat, w)
+    h = 1e-6
+    for j in range(2):
+        xp, xm = x.copy(), x.copy()
+        xp[:, j] += h
+        xm[:, j] -= h
+        kp = np.sum(kernels.trend_kernel(xp, X, 0.3, 0.7, is_cat) * w, axis=1)
+        km = np.sum(kernels.trend_kernel(xm, X, 0.3, 0.7, is_cat) * w, axis=1)
+        np.testing.assert_allclose(grad[:, j], (kp - km) / (2 * h), rtol=1e-6, atol=1e-8)
+    assert np.all(grad[:, 2] == 0.0)
+
+
 def test_kernel_gradient_in_x_matches_finite_differences():
     X, _, is_cat = _data()
     ls = np.array([0.3, 0.8, 0.7])
@@ -101,7 +120,7 @@ def test_kernel_gradient_in_x_matches_finite_differences():
 def test_neg_log_posterior_gradient_matches_finite_differences():
     X, y, is_cat = _data()
     prior = gp.HyperPrior.default(3)
-    theta = np.array([-1.0, 0.3, -0.5, 0.2, -3.0])
+    theta = np.array([-1.0, 0.3, -0.5, 0.2, -3.0, -1.5, -2.0])
     value, grad = gp.neg_log_posterior(theta, X, y, is_cat, prior)
     numeric = approx_fprime(theta, lambda t: gp.neg_log_posterior(t, X, y, is_cat, prior)[0], 1e-6)
     assert math.isfinite(value)
@@ -112,18 +131,21 @@ def test_posterior_matches_the_closed_form_on_tiny_data():
     X = np.array([[0.1], [0.5], [0.9]])
     y = np.array([1.0, -0.5, 0.25])
     is_cat = np.array([False])
-    hyper = gp.GPHyperparameters(np.array([0.4]), 1.5, 0.01)
+    hyper = gp.GPHyperparameters(np.array([0.4]), 1.5, 0.01, trend_lin=0.2, trend_sq=0.3)
     post = gp.condition(X, y, hyper, is_cat)
     x = np.array([[0.3], [0.7]])
 
     def k(a, b):
         r = abs(a - b) / 0.4
-        return 1.5 * (1 + math.sqrt(5) * r + 5 / 3 * r * r) * math.exp(-math.sqrt(5) * r)
+        matern = 1.5 * (1 + math.sqrt(5) * r + 5 / 3 * r * r) * math.exp(-math.sqrt(5) * r)
+        za, zb = 2 * a - 1, 2 * b - 1
+        return matern + 0.2 * za * zb + 0.3 * za**2 * zb**2
 
     K = np.array([[k(a, b) for b in X[:, 0]] for a in X[:, 0]]) + 0.01 * np.eye(3)
     ks = np.array([[k(a, b) for b in X[:, 0]] for a in x[:, 0]])
     mean = ks @ np.linalg.solve(K, y)
-    var = 1.5 - np.einsum("ij,ji->i", ks, np.linalg.solve(K, ks.T))
+    prior_var = np.array([k(a, a) for a in x[:, 0]])
+    var = prior_var - np.einsum("ij,ji->i", ks, np.linalg.solve(K, ks.T))
     got_mean, got_var = gp.predict(post, x)
     np.testing.assert_allclose(got_mean, mean, rtol=1e-10)
     np.testing.assert_allclose(got_var, var, rtol=1e-8)
@@ -131,7 +153,8 @@ def test_posterior_matches_the_closed_form_on_tiny_data():
 
 def test_posterior_gradients_match_finite_differences():
     X, y, is_cat = _data()
-    post = gp.condition(X, y, gp.GPHyperparameters(np.array([0.3, 0.6, 1.0]), 1.2, 1e-3), is_cat)
+    hyper = gp.GPHyperparameters(np.array([0.3, 0.6, 1.0]), 1.2, 1e-3, 0.3, 0.2)
+    post = gp.condition(X, y, hyper, is_cat)
     x = np.array([[0.2, 0.3, 1.0], [0.7, 0.9, 0.0]])
     _, _, dmean, dvar = gp.predict(post, x, with_grad=True)
     h = 1e-6

@@ -44,6 +44,9 @@ from hyperdial.samplers._math.kernels import (
     matern52_grad,
     scaled_sqdist,
     sqdist_grad_lengthscales,
+    trend_features,
+    trend_grad_x,
+    trend_kernel,
 )
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "add_points",
     "cholesky",
     "condition",
+    "covariance",
     "default_theta",
     "extend_cholesky",
     "fit_hyperparameters",
@@ -65,6 +69,10 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_LS_BOUNDS = (math.log(5e-3), math.log(1e3))
 _LOG_SIGNAL_BOUNDS = (math.log(5e-2), math.log(20.0))
 _MAX_LOG_NOISE = math.log(2.0)
+_LOG_TREND_BOUNDS = (math.log(1e-8), math.log(10.0))
+#: theta = [log l_1..l_d, log signal_var, log noise_var, log trend_lin, log trend_sq]
+N_EXTRA = 4
+_SIGNAL, _NOISE, _LIN, _SQ = -4, -3, -2, -1
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,9 @@ class HyperPrior:
         noise_loc: Location of ``log noise_var``.
         noise_scale: Scale of ``log noise_var``.
         min_noise: Smallest noise variance (also the fixed value for deterministic outputs).
+        trend_loc: Location of the logs of the trend's two variances.
+        trend_scale: Scale of the logs of the trend's two variances.
+        trend: Whether the model has the trend term (else its variances stay ~0).
     """
 
     ls_loc: float
@@ -94,6 +105,9 @@ class HyperPrior:
     noise_loc: float = -4.0
     noise_scale: float = 1.0
     min_noise: float = 1e-6
+    trend_loc: float = -2.5
+    trend_scale: float = 1.5
+    trend: bool = True
 
     @classmethod
     def default(cls, dim: int) -> HyperPrior:
@@ -104,47 +118,63 @@ class HyperPrior:
 def default_theta(
     dim: int, prior: HyperPrior | None = None, is_cat: np.ndarray | None = None
 ) -> np.ndarray:
-    """Return the prior's mode as a start for fitting, ``(dim + 2,)``."""
+    """Return the prior's mode as a start for fitting, ``(dim + N_EXTRA,)``."""
     prior = prior or HyperPrior.default(dim)
     loc, scale = _ls_prior(dim, prior, is_cat)
-    theta = np.empty(dim + 2)
-    theta[:-2] = loc - scale**2  # the mode of the log-normal in l
-    theta[-2] = prior.signal_loc
-    theta[-1] = max(prior.noise_loc - prior.noise_scale**2, math.log(prior.min_noise))
+    theta = np.empty(dim + N_EXTRA)
+    theta[:dim] = loc - scale**2  # the mode of the log-normal in l
+    theta[_SIGNAL] = prior.signal_loc
+    theta[_NOISE] = max(prior.noise_loc - prior.noise_scale**2, math.log(prior.min_noise))
+    theta[_LIN] = theta[_SQ] = prior.trend_loc
     return np.clip(theta, *_bounds_arrays(dim, prior, False))
 
 
 @dataclass(frozen=True)
 class GPHyperparameters:
-    """Kernel lengthscales (one per column), signal variance and noise variance."""
+    """Kernel lengthscales (one per column), signal and noise variances, trend variances."""
 
     lengthscales: np.ndarray
     signal_var: float
     noise_var: float
+    trend_lin: float = 1e-8
+    trend_sq: float = 1e-8
 
     @property
     def theta(self) -> np.ndarray:
-        """Return ``[log l..., log signal_var, log noise_var]``."""
-        return np.concatenate(
-            [np.log(self.lengthscales), [math.log(self.signal_var), math.log(self.noise_var)]]
-        )
+        """Return ``[log l..., log signal_var, log noise_var, log trend_lin, log trend_sq]``."""
+        extra = [self.signal_var, self.noise_var, self.trend_lin, self.trend_sq]
+        return np.concatenate([np.log(self.lengthscales), np.log(extra)])
 
     @classmethod
     def from_theta(cls, theta: np.ndarray) -> GPHyperparameters:
         """Build from the log-scale vector."""
-        theta = np.asarray(theta, dtype=float)
-        return cls(np.exp(theta[:-2]), float(np.exp(theta[-2])), float(np.exp(theta[-1])))
+        t = np.exp(np.asarray(theta, dtype=float))
+        extra = (float(t[i]) for i in (_SIGNAL, _NOISE, _LIN, _SQ))
+        return cls(t[:-N_EXTRA], *extra)
 
 
 def _bounds_arrays(
     dim: int, prior: HyperPrior, deterministic: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.full(dim + 2, _LOG_LS_BOUNDS[0])
-    hi = np.full(dim + 2, _LOG_LS_BOUNDS[1])
-    lo[-2], hi[-2] = _LOG_SIGNAL_BOUNDS
-    lo[-1] = math.log(prior.min_noise)
-    hi[-1] = lo[-1] if deterministic else _MAX_LOG_NOISE
+    lo = np.full(dim + N_EXTRA, _LOG_LS_BOUNDS[0])
+    hi = np.full(dim + N_EXTRA, _LOG_LS_BOUNDS[1])
+    lo[_SIGNAL], hi[_SIGNAL] = _LOG_SIGNAL_BOUNDS
+    lo[_NOISE] = math.log(prior.min_noise)
+    hi[_NOISE] = lo[_NOISE] if deterministic else _MAX_LOG_NOISE
+    for i in (_LIN, _SQ):
+        lo[i], hi[i] = _LOG_TREND_BOUNDS
+        if not prior.trend:
+            hi[i] = lo[i]
     return lo, hi
+
+
+def covariance(
+    X1: np.ndarray, X2: np.ndarray, hyper: GPHyperparameters, is_cat: np.ndarray
+) -> np.ndarray:
+    """Return the prior covariance of ``f`` between rows: Matern part plus trend part."""
+    K = kernel(X1, X2, hyper.lengthscales, hyper.signal_var, is_cat)
+    K += trend_kernel(X1, X2, hyper.trend_lin, hyper.trend_sq, is_cat)
+    return K
 
 
 def cholesky(K: np.ndarray) -> np.ndarray:
@@ -191,19 +221,23 @@ def _ls_prior(
 def _log_prior(
     theta: np.ndarray, prior: HyperPrior, is_cat: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    ls, s, nz = theta[:-2], theta[-2], theta[-1]
+    ls, s, nz = theta[:-N_EXTRA], theta[_SIGNAL], theta[_NOISE]
     grad = np.empty_like(theta)
     # Densities of l and noise_var themselves (log-normal), written on their logs.
     loc, scale = _ls_prior(len(ls), prior, is_cat)
     zl = (ls - loc) / scale
     value = float(np.sum(-ls - 0.5 * zl * zl))
-    grad[:-2] = -1.0 - zl / scale
+    grad[:-N_EXTRA] = -1.0 - zl / scale
     zs = (s - prior.signal_loc) / prior.signal_scale
     value += -0.5 * zs * zs
-    grad[-2] = -zs / prior.signal_scale
+    grad[_SIGNAL] = -zs / prior.signal_scale
     zn = (nz - prior.noise_loc) / prior.noise_scale
     value += -nz - 0.5 * zn * zn
-    grad[-1] = -1.0 - zn / prior.noise_scale
+    grad[_NOISE] = -1.0 - zn / prior.noise_scale
+    for i in (_LIN, _SQ):  # normal on the log: the trend may vanish
+        zt = (theta[i] - prior.trend_loc) / prior.trend_scale
+        value += -0.5 * zt * zt
+        grad[i] = -zt / prior.trend_scale
     return value, grad
 
 
@@ -223,7 +257,10 @@ def neg_log_posterior(
     n = len(y)
     r2 = scaled_sqdist(X, X, hyper.lengthscales, is_cat)
     Kf = hyper.signal_var * matern52(r2)
-    K = Kf + hyper.noise_var * np.eye(n)
+    Z = trend_features(X, is_cat)
+    Z2 = Z * Z
+    K_lin, K_sq = Z @ Z.T, Z2 @ Z2.T
+    K = Kf + hyper.trend_lin * K_lin + hyper.trend_sq * K_sq + hyper.noise_var * np.eye(n)
     L = cholesky(K)
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
     value = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(L)))) + 0.5 * n * _LOG_2PI
@@ -236,9 +273,11 @@ def neg_log_posterior(
     W = np.outer(alpha, alpha) - Kinv
     grad = np.empty_like(theta)
     P = W * (hyper.signal_var * matern52_grad(r2))
-    grad[:-2] = -0.5 * sqdist_grad_lengthscales(P, X, hyper.lengthscales, is_cat)
-    grad[-2] = -0.5 * float(np.sum(W * Kf))
-    grad[-1] = -0.5 * hyper.noise_var * float(np.trace(W))
+    grad[:-N_EXTRA] = -0.5 * sqdist_grad_lengthscales(P, X, hyper.lengthscales, is_cat)
+    grad[_SIGNAL] = -0.5 * float(np.sum(W * Kf))
+    grad[_NOISE] = -0.5 * hyper.noise_var * float(np.trace(W))
+    grad[_LIN] = -0.5 * hyper.trend_lin * float(np.sum(W * K_lin))
+    grad[_SQ] = -0.5 * hyper.trend_sq * float(np.sum(W * K_sq))
     lp, lp_grad = _log_prior(theta, prior, is_cat)
     return value - lp, grad - lp_grad
 
@@ -312,7 +351,7 @@ def condition(
 ) -> GPPosterior:
     """Return the posterior given data; ``L`` is the factor of ``K + noise I`` if known."""
     if L is None:
-        K = kernel(X, X, hyper.lengthscales, hyper.signal_var, is_cat)
+        K = covariance(X, X, hyper, is_cat)
         K[np.diag_indices_from(K)] += hyper.noise_var
         L = cholesky(K)
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
@@ -322,8 +361,8 @@ def condition(
 def add_points(post: GPPosterior, Xnew: np.ndarray, ynew: np.ndarray) -> GPPosterior:
     """Return the posterior with rows ``Xnew`` observed as ``ynew``, extending the factor."""
     h = post.hyper
-    K12 = kernel(post.X, Xnew, h.lengthscales, h.signal_var, post.is_cat)
-    K22 = kernel(Xnew, Xnew, h.lengthscales, h.signal_var, post.is_cat)
+    K12 = covariance(post.X, Xnew, h, post.is_cat)
+    K22 = covariance(Xnew, Xnew, h, post.is_cat)
     K22[np.diag_indices_from(K22)] += h.noise_var
     L = extend_cholesky(post.L, K12, K22)
     X = np.vstack([post.X, Xnew])
@@ -340,17 +379,26 @@ def predict(
         ``(mean, var)`` of shape ``(B,)``, or ``(mean, var, dmean, dvar)`` with gradients of
         shape ``(B, d)`` (zero on categorical columns).
     """
-    h = post.hyper
-    k = kernel(x, post.X, h.lengthscales, h.signal_var, post.is_cat)  # (B, n)
+    h, X, is_cat = post.hyper, post.X, post.is_cat
+    k = covariance(x, X, h, is_cat)  # (B, n)
     mean = k @ post.alpha
     v = scipy.linalg.solve_triangular(post.L, k.T, lower=True, check_finite=False)
-    var = np.maximum(h.signal_var - np.sum(v * v, axis=0), 1e-12 * h.signal_var)
+    z = trend_features(x, is_cat)
+    z2 = z * z
+    prior_var = h.signal_var + h.trend_lin * np.sum(z2, axis=1) + h.trend_sq * np.sum(z2 * z2, 1)
+    var = np.maximum(prior_var - np.sum(v * v, axis=0), 1e-12 * h.signal_var)
     if not with_grad:
         return mean, var
     beta = scipy.linalg.solve_triangular(post.L.T, v, lower=False, check_finite=False).T
-    dmean = kernel_grad_x(x, post.X, h.lengthscales, h.signal_var, post.is_cat, post.alpha)
-    dvar = -2.0 * kernel_grad_x(x, post.X, h.lengthscales, h.signal_var, post.is_cat, beta)
-    return mean, var, dmean, dvar
+    alpha = post.alpha[None, :]
+    dmean = kernel_grad_x(x, X, h.lengthscales, h.signal_var, is_cat, post.alpha)
+    dmean += trend_grad_x(x, X, h.trend_lin, h.trend_sq, is_cat, alpha)
+    dvar = -2.0 * kernel_grad_x(x, X, h.lengthscales, h.signal_var, is_cat, beta)
+    dvar -= 2.0 * trend_grad_x(x, X, h.trend_lin, h.trend_sq, is_cat, beta)
+    dprior = np.zeros_like(x)
+    # d/dx of lin |z|^2 + sq |z^2|^2 with dz/dx = 2
+    dprior[:, ~is_cat] = 4.0 * h.trend_lin * z + 8.0 * h.trend_sq * z2 * z
+    return mean, var, dmean, dvar + dprior
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ __all__ = [
     "matern52_grad",
     "scaled_sqdist",
     "sqdist_grad_lengthscales",
+    "trend_features",
+    "trend_grad_x",
+    "trend_kernel",
 ]
 
 _SQRT5 = float(np.sqrt(5.0))
@@ -133,4 +136,40 @@ def kernel_grad_x(
     # d r2 / d x_j = 2 (x_j - X_aj) / l_j^2
     grad = 2.0 * (x * G.sum(axis=1, keepdims=True) - G @ X) / lengthscales**2
     grad[:, is_cat] = 0.0
+    return grad
+
+
+def trend_features(X: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """Return the non-categorical columns centred and scaled to ``[-1, 1]``."""
+    return 2.0 * (X[:, ~is_cat] - 0.5)
+
+
+def trend_kernel(
+    X1: np.ndarray, X2: np.ndarray, lin_var: float, sq_var: float, is_cat: np.ndarray
+) -> np.ndarray:
+    """Return the covariance of a random linear-plus-diagonal-quadratic trend, ``(n1, n2)``.
+
+    With ``z = 2 (x - 1/2)`` on the non-categorical columns this is the Bayesian regression
+    ``f(x) = sum_i a_i z_i + b_i z_i^2`` with ``a_i ~ N(0, lin_var)`` and
+    ``b_i ~ N(0, sq_var)``: a bowl or a slope across the whole space that the GP can
+    extrapolate beyond its data, where a stationary kernel reverts to the mean.
+    """
+    Z1, Z2 = trend_features(X1, is_cat), trend_features(X2, is_cat)
+    return lin_var * (Z1 @ Z2.T) + sq_var * ((Z1 * Z1) @ (Z2 * Z2).T)
+
+
+def trend_grad_x(
+    x: np.ndarray,
+    X: np.ndarray,
+    lin_var: float,
+    sq_var: float,
+    is_cat: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """Return ``sum_a weights[b, a] * d trend_kernel(x_b, X_a) / d x_b``, shape ``(B, d)``."""
+    z, Z = trend_features(x, is_cat), trend_features(X, is_cat)
+    W = np.atleast_2d(weights)
+    grad = np.zeros_like(x)
+    # dz/dx = 2: d/dz (lin z.Z_a + sq z^2.Z_a^2) = lin Z_a + 2 sq z Z_a^2
+    grad[:, ~is_cat] = 2.0 * (lin_var * (W @ Z) + 2.0 * sq_var * z * (W @ (Z * Z)))
     return grad

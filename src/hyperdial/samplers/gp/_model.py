@@ -8,6 +8,7 @@ cache only skips work whose result would be bit-for-bit the same.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -21,16 +22,17 @@ import numpy as np
 from hyperdial._types import JSON, Direction
 from hyperdial.history import History
 from hyperdial.samplers._math.gp import (
+    N_EXTRA,
     GPHyperparameters,
     GPPosterior,
     HyperPrior,
     cholesky,
     condition,
+    covariance,
     default_theta,
     extend_cholesky,
     fit_hyperparameters,
 )
-from hyperdial.samplers._math.kernels import kernel
 from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.space import SearchSpace
 from hyperdial.trial import FrozenTrial
@@ -156,7 +158,7 @@ def _full_factor(
     key = cache.key(X, hyper.theta)
     L = cache.get(key)
     if L is None:
-        K = kernel(X, X, hyper.lengthscales, hyper.signal_var, is_cat)
+        K = covariance(X, X, hyper, is_cat)
         K[np.diag_indices_from(K)] += hyper.noise_var
         L = cholesky(K)
         cache.put(key, L)
@@ -176,10 +178,9 @@ def factor(
     L11 = _full_factor(X[:m], hyper, is_cat, cache)
     if m == len(X):
         return L11
-    h = hyper
-    K12 = kernel(X[:m], X[m:], h.lengthscales, h.signal_var, is_cat)
-    K22 = kernel(X[m:], X[m:], h.lengthscales, h.signal_var, is_cat)
-    K22[np.diag_indices_from(K22)] += h.noise_var
+    K12 = covariance(X[:m], X[m:], hyper, is_cat)
+    K22 = covariance(X[m:], X[m:], hyper, is_cat)
+    K22[np.diag_indices_from(K22)] += hyper.noise_var
     return extend_cholesky(L11, K12, K22)
 
 
@@ -202,7 +203,7 @@ def previous_fit(
         meta: Mapping[str, JSON] = t.sampler_meta
         theta = meta.get("theta") if meta.get("space") == key else None
         fit_n = meta.get("fit_n")
-        if isinstance(theta, list) and len(theta) == dim + 2 and isinstance(fit_n, int):
+        if isinstance(theta, list) and len(theta) == dim + N_EXTRA and isinstance(fit_n, int):
             try:
                 values = np.array(theta, dtype=float)
             except (TypeError, ValueError):
@@ -239,7 +240,7 @@ def fit_model(
     if previous is not None and n > REFIT_ALWAYS and 0 < n - previous[1] < refit_period(n):
         hyper = GPHyperparameters.from_theta(previous[0])
         if deterministic:
-            hyper = GPHyperparameters(hyper.lengthscales, hyper.signal_var, prior.min_noise)
+            hyper = dataclasses.replace(hyper, noise_var=prior.min_noise)
         L = factor(X, hyper, is_cat, previous[1], cache)
         return Fit(condition(X, y, hyper, is_cat, L), previous[1], refitted=False)
     starts = []
@@ -249,8 +250,8 @@ def fit_model(
         starts.append(default_theta(dim, prior, is_cat))
     if n < 40 or previous is None:
         draw = default_theta(dim, prior, is_cat)
-        draw[:-2] += 0.5 * rng.standard_normal(dim)
-        draw[-2] += 0.5 * rng.standard_normal()
+        draw[:dim] += 0.5 * rng.standard_normal(dim)
+        draw[dim] += 0.5 * rng.standard_normal()  # the signal variance
         starts.append(draw)
     maxiter = 200 if n <= REFIT_ALWAYS else 60
     hyper = fit_hyperparameters(
