@@ -133,6 +133,21 @@ def _hyperdial_maker(cls: type) -> Callable[[int], Any]:
     return make
 
 
+def _sequential_spec(cls: type, found: Mapping[str, type], cost: float) -> SamplerSpec | None:
+    """Return the classic recipe: a quasi-random design sized by the dimension, then a model."""
+    qmc = found.get("hd-qmc")
+    model_key = "hd-gp" if "hd-gp" in found else "hd-tpe"
+    model = found.get(model_key)
+    if qmc is None or model is None:
+        return None
+
+    def make(seed: int) -> Any:
+        return cls([(qmc(seed=seed), "auto"), (model(seed=seed), None)], seed=seed)
+
+    label = f"hd QMC→{'GP' if model_key == 'hd-gp' else 'TPE'}"
+    return SamplerSpec("hd-sequential", label, "hyperdial", make, cost)
+
+
 def _optuna_maker(name: str, **kwargs: Any) -> Callable[[int], Any]:
     def make(seed: int) -> Any:
         import optuna
@@ -153,19 +168,26 @@ def discover_samplers() -> tuple[dict[str, SamplerSpec], dict[str, str]]:
     """Return the samplers that can run here, by key, and the skipped ones with the reason."""
     specs: dict[str, SamplerSpec] = {}
     skipped: dict[str, str] = {}
-    found: set[type] = set()
+    found: dict[str, type] = {}
     for key, name, modules, label, cost in _HYPERDIAL:
         cls, why = _find_class(name, modules)
         if cls is None:
             skipped[key] = f"hyperdial {why}"
             continue
-        found.add(cls)
+        found[key] = cls
+        if key == "hd-sequential":
+            spec = _sequential_spec(cls, found, cost)
+            if spec is None:
+                skipped[key] = "SequentialSampler needs QMCSampler and GPSampler or TPESampler"
+            else:
+                specs[key] = spec
+            continue
         specs[key] = SamplerSpec(key, label, "hyperdial", _hyperdial_maker(cls), cost)
     try:
         import hyperdial
 
         default = type(hyperdial.create_study().sampler)
-        if default not in found:
+        if default not in found.values():
             label = f"hd default ({default.__name__})"
             specs["hd-default"] = SamplerSpec("hd-default", label, "hyperdial", lambda s: None, 5)
     except Exception as exc:  # pragma: no cover - create_study is stable
@@ -940,6 +962,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         print(text)
         return text
     start = time.perf_counter()
+    env = environment()  # before running: others may commit while a long run goes on
     if args.overhead:
         section = "overhead"
         points = sorted(int(x) for x in args.overhead_trials.split(",") if x)
@@ -958,7 +981,7 @@ def main(argv: Sequence[str] | None = None) -> str:
             for seed in range(args.seeds)
         ]
         results = run_all(tasks, args.jobs)
-    info = RunInfo([_command(argv)], [environment()], time.perf_counter() - start, args.jobs)
+    info = RunInfo([_command(argv)], [env], time.perf_counter() - start, args.jobs)
     if args.raw is not None:
         save_raw(args.raw, section, info, settings, skipped, results)
     if args.overhead:
