@@ -21,7 +21,13 @@ POSTGRESQL = os.environ.get(
     "HYPERDIAL_TEST_POSTGRESQL", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
 MYSQL = os.environ.get("HYPERDIAL_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306")
-TABLES = ("trial_intermediate", "trial_params", "trials", "study_attrs", "studies")
+TABLES = (
+    "hyperdial_trial_intermediate",
+    "hyperdial_trial_params",
+    "hyperdial_trials",
+    "hyperdial_study_attrs",
+    "hyperdial_studies",
+)
 _counter = itertools.count()
 
 

@@ -63,7 +63,7 @@ def _version(url: str) -> str:
     engine = _raw(url)
     try:
         with engine.connect() as connection:
-            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            return connection.exec_driver_sql("SELECT version_num FROM hyperdial_version").scalar()
     finally:
         engine.dispose()
 
@@ -107,7 +107,7 @@ def test_a_newer_schema_raises_and_is_left_untouched(fresh_url):
     engine = _raw(fresh_url)
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
+            connection.exec_driver_sql("UPDATE hyperdial_version SET version_num = '9999_future'")
         with pytest.raises(SchemaVersionError) as info:
             SQLStorage(fresh_url).list_studies()
         message = str(info.value)
@@ -115,9 +115,11 @@ def test_a_newer_schema_raises_and_is_left_untouched(fresh_url):
         assert "\n" not in message
         assert _version(fresh_url) == "9999_future"
         with engine.begin() as connection:
-            assert connection.exec_driver_sql("SELECT COUNT(*) FROM trials").scalar() == 1
+            assert (
+                connection.exec_driver_sql("SELECT COUNT(*) FROM hyperdial_trials").scalar() == 1
+            )
             connection.exec_driver_sql(
-                f"UPDATE alembic_version SET version_num = '{models.SCHEMA_HEAD}'"
+                f"UPDATE hyperdial_version SET version_num = '{models.SCHEMA_HEAD}'"
             )
     finally:
         engine.dispose()
@@ -130,7 +132,7 @@ def test_foreign_tables_are_not_taken_over(tmp_path):
     url = f"sqlite:///{tmp_path}/foreign.db"
     engine = _raw(url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE studies (study_id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql("CREATE TABLE hyperdial_studies (study_id INTEGER PRIMARY KEY)")
     engine.dispose()
     with pytest.raises(StorageError, match="no hyperdial schema revision"):
         SQLStorage(url).list_studies()
@@ -335,3 +337,25 @@ def test_storage_package_exports():
 
     assert package.__all__ == sorted(package.__all__)
     assert package.SQLStorage is SQLStorage and package.get_storage is get_storage
+
+
+def test_a_database_shared_with_other_tables_is_left_alone(tmp_path):
+    """Tables are prefixed, so a database holding another tool's tables can hold ours too."""
+    import sqlalchemy as sa
+
+    import hyperdial
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE studies (id INTEGER PRIMARY KEY, x TEXT)")
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num TEXT)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('v9_other_tool')")
+    study = hyperdial.create_study("mine", storage=url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+            "v9_other_tool"
+        )
+    engine.dispose()
+    assert len(hyperdial.load_study("mine", storage=url).trials) == 2

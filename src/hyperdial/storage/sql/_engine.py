@@ -41,7 +41,13 @@ BEGIN_OPTION = "hyperdial_sqlite_begin"
 """Connection execution option naming how SQLite opens a transaction (default IMMEDIATE)."""
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_OUR_TABLES = ("studies", "study_attrs", "trials", "trial_params", "trial_intermediate")
+_OUR_TABLES = (
+    "hyperdial_studies",
+    "hyperdial_study_attrs",
+    "hyperdial_trials",
+    "hyperdial_trial_params",
+    "hyperdial_trial_intermediate",
+)
 _PG_LOCK_KEY = 7_326_541_099  # an arbitrary constant naming hyperdial's migration lock
 _MYSQL_LOCK_NAME = "hyperdial_schema_migration"
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
@@ -219,9 +225,9 @@ def create_engine(url: sa.URL, engine_kwargs: dict[str, Any]) -> sa.Engine:
 
 def _read_version(connection: sa.Connection) -> str | None:
     """Return the database's Alembic revision, or ``None`` for a database without one."""
-    if not sa.inspect(connection).has_table("alembic_version"):
+    if not sa.inspect(connection).has_table("hyperdial_version"):
         return None
-    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    rows = connection.exec_driver_sql("SELECT version_num FROM hyperdial_version").scalars().all()
     if len(rows) > 1:
         raise StorageError(
             f"SQLStorage: the database has several schema revisions {sorted(rows)!r}; "

@@ -42,10 +42,10 @@ TRIAL_COLUMNS = (
 
 _PG_CREATE_TRIAL = """
 WITH bump AS (
-    UPDATE studies SET next_number = next_number + 1 WHERE id = :study_id
+    UPDATE hyperdial_studies SET next_number = next_number + 1 WHERE id = :study_id
     RETURNING next_number - 1 AS number
 )
-INSERT INTO trials (study_id, number, state, budget, parent, reason, fixed_params_json,
+INSERT INTO hyperdial_trials (study_id, number, state, budget, parent, reason, fixed_params_json,
                     user_attrs_json, sampler_meta_json, started_at)
 SELECT CAST(:study_id AS INTEGER), bump.number, CAST(:state AS VARCHAR),
        CAST(:budget AS DOUBLE PRECISION), CAST(:parent AS INTEGER), CAST(:reason AS TEXT),
@@ -72,9 +72,9 @@ def _pg_locked(changes: tuple[str, ...]) -> str:
     """
     unfinished = "id = :b_trial AND state IN ('WAITING', 'RUNNING')"
     if not changes:
-        return f"WITH locked AS (SELECT id FROM trials WHERE {unfinished} FOR UPDATE) "
+        return f"WITH locked AS (SELECT id FROM hyperdial_trials WHERE {unfinished} FOR UPDATE) "
     sets = ", ".join(f"{c} = CAST(:c_{c} AS {_PG_CHANGE_TYPES[c]})" for c in changes)
-    return f"WITH locked AS (UPDATE trials SET {sets} WHERE {unfinished} RETURNING id) "
+    return f"WITH locked AS (UPDATE hyperdial_trials SET {sets} WHERE {unfinished} RETURNING id) "
 
 
 def _pg_add_params(changes: tuple[str, ...], n: int) -> sa.TextClause:
@@ -84,7 +84,7 @@ def _pg_add_params(changes: tuple[str, ...], n: int) -> sa.TextClause:
     )
     return sa.text(
         _pg_locked(changes)
-        + "INSERT INTO trial_params (trial_id, name, distribution_json, value_json) "
+        + "INSERT INTO hyperdial_trial_params (trial_id, name, distribution_json, value_json) "
         "SELECT locked.id, v.name, v.dist, v.val FROM locked "
         f"CROSS JOIN (VALUES {rows}) AS v (name, dist, val, pos) ORDER BY v.pos "
         "ON CONFLICT (trial_id, name) DO UPDATE SET "
@@ -95,7 +95,7 @@ def _pg_add_params(changes: tuple[str, ...], n: int) -> sa.TextClause:
 def _pg_add_steps(changes: tuple[str, ...], n: int) -> sa.TextClause:
     rows = ", ".join(f"(CAST(:s{i} AS BIGINT), CAST(:v{i} AS VARCHAR))" for i in range(n))
     return sa.text(
-        _pg_locked(changes) + "INSERT INTO trial_intermediate (trial_id, step, value) "
+        _pg_locked(changes) + "INSERT INTO hyperdial_trial_intermediate (trial_id, step, value) "
         f"SELECT locked.id, v.step, v.val FROM locked CROSS JOIN (VALUES {rows}) AS v (step, val) "
         "ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value"
     )

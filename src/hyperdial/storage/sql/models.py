@@ -44,7 +44,7 @@ _Text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 metadata = sa.MetaData()
 
 studies = sa.Table(
-    "studies",
+    "hyperdial_studies",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", _Name, nullable=False, unique=True),
@@ -54,21 +54,27 @@ studies = sa.Table(
 )
 
 study_attrs = sa.Table(
-    "study_attrs",
+    "hyperdial_study_attrs",
     metadata,
     sa.Column(
-        "study_id", sa.Integer, sa.ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("hyperdial_studies.id", ondelete="CASCADE"),
+        primary_key=True,
     ),
     sa.Column("key", _Name, primary_key=True),
     sa.Column("value_json", _Text, nullable=False),
 )
 
 trials = sa.Table(
-    "trials",
+    "hyperdial_trials",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
-        "study_id", sa.Integer, sa.ForeignKey("studies.id", ondelete="CASCADE"), nullable=False
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("hyperdial_studies.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("state", sa.String(8), nullable=False),
@@ -82,29 +88,35 @@ trials = sa.Table(
     sa.Column("sampler_meta_json", _Text, nullable=False),
     sa.Column("started_at", sa.BigInteger),
     sa.Column("finished_at", sa.BigInteger),
-    sa.UniqueConstraint("study_id", "number", name="uq_trials_study_number"),
-    sa.Index("ix_trials_study_state_number", "study_id", "state", "number"),
+    sa.UniqueConstraint("study_id", "number", name="uq_hyperdial_trials_study_number"),
+    sa.Index("ix_hyperdial_trials_study_state_number", "study_id", "state", "number"),
 )
 
 trial_params = sa.Table(
-    "trial_params",
+    "hyperdial_trial_params",
     metadata,
     # A surrogate key keeps the order in which parameters were first set.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
-        "trial_id", sa.Integer, sa.ForeignKey("trials.id", ondelete="CASCADE"), nullable=False
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("hyperdial_trials.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     sa.Column("name", _Name, nullable=False),
     sa.Column("distribution_json", _Text, nullable=False),
     sa.Column("value_json", _Text, nullable=False),
-    sa.UniqueConstraint("trial_id", "name", name="uq_trial_params_trial_name"),
+    sa.UniqueConstraint("trial_id", "name", name="uq_hyperdial_trial_params_trial_name"),
 )
 
 trial_intermediate = sa.Table(
-    "trial_intermediate",
+    "hyperdial_trial_intermediate",
     metadata,
     sa.Column(
-        "trial_id", sa.Integer, sa.ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("hyperdial_trials.id", ondelete="CASCADE"),
+        primary_key=True,
     ),
     sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("value", sa.String(32), nullable=False),

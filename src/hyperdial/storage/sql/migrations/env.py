@@ -12,7 +12,9 @@ from alembic import context
 
 
 def _run(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=None)
+    context.configure(
+        connection=connection, target_metadata=None, version_table="hyperdial_version"
+    )
     with context.begin_transaction():
         context.run_migrations()
 

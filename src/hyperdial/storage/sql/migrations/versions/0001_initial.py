@@ -43,21 +43,23 @@ def upgrade() -> None:
     """Create every table."""
     options = _table_options()
     op.create_table(
-        "studies",
+        "hyperdial_studies",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("directions_json", _Text, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("next_number", sa.Integer, nullable=False),
-        sa.UniqueConstraint("name", name="uq_studies_name"),
+        sa.UniqueConstraint("name", name="uq_hyperdial_studies_name"),
         **options,
     )
     op.create_table(
-        "study_attrs",
+        "hyperdial_study_attrs",
         sa.Column(
             "study_id",
             sa.Integer,
-            sa.ForeignKey("studies.id", ondelete="CASCADE", name="fk_study_attrs_study"),
+            sa.ForeignKey(
+                "hyperdial_studies.id", ondelete="CASCADE", name="fk_hyperdial_study_attrs_study"
+            ),
             primary_key=True,
         ),
         sa.Column("key", sa.String(255), primary_key=True),
@@ -65,12 +67,14 @@ def upgrade() -> None:
         **options,
     )
     op.create_table(
-        "trials",
+        "hyperdial_trials",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
             "study_id",
             sa.Integer,
-            sa.ForeignKey("studies.id", ondelete="CASCADE", name="fk_trials_study"),
+            sa.ForeignKey(
+                "hyperdial_studies.id", ondelete="CASCADE", name="fk_hyperdial_trials_study"
+            ),
             nullable=False,
         ),
         sa.Column("number", sa.Integer, nullable=False),
@@ -85,31 +89,41 @@ def upgrade() -> None:
         sa.Column("sampler_meta_json", _Text, nullable=False),
         sa.Column("started_at", sa.BigInteger),
         sa.Column("finished_at", sa.BigInteger),
-        sa.UniqueConstraint("study_id", "number", name="uq_trials_study_number"),
+        sa.UniqueConstraint("study_id", "number", name="uq_hyperdial_trials_study_number"),
         **options,
     )
-    op.create_index("ix_trials_study_state_number", "trials", ["study_id", "state", "number"])
+    op.create_index(
+        "ix_hyperdial_trials_study_state_number",
+        "hyperdial_trials",
+        ["study_id", "state", "number"],
+    )
     op.create_table(
-        "trial_params",
+        "hyperdial_trial_params",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
             "trial_id",
             sa.Integer,
-            sa.ForeignKey("trials.id", ondelete="CASCADE", name="fk_trial_params_trial"),
+            sa.ForeignKey(
+                "hyperdial_trials.id", ondelete="CASCADE", name="fk_hyperdial_trial_params_trial"
+            ),
             nullable=False,
         ),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("distribution_json", _Text, nullable=False),
         sa.Column("value_json", _Text, nullable=False),
-        sa.UniqueConstraint("trial_id", "name", name="uq_trial_params_trial_name"),
+        sa.UniqueConstraint("trial_id", "name", name="uq_hyperdial_trial_params_trial_name"),
         **options,
     )
     op.create_table(
-        "trial_intermediate",
+        "hyperdial_trial_intermediate",
         sa.Column(
             "trial_id",
             sa.Integer,
-            sa.ForeignKey("trials.id", ondelete="CASCADE", name="fk_trial_intermediate_trial"),
+            sa.ForeignKey(
+                "hyperdial_trials.id",
+                ondelete="CASCADE",
+                name="fk_hyperdial_trial_intermediate_trial",
+            ),
             primary_key=True,
         ),
         sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -120,5 +134,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop every table."""
-    for table in ("trial_intermediate", "trial_params", "trials", "study_attrs", "studies"):
+    for table in (
+        "hyperdial_trial_intermediate",
+        "hyperdial_trial_params",
+        "hyperdial_trials",
+        "hyperdial_study_attrs",
+        "hyperdial_studies",
+    ):
         op.drop_table(table)
