@@ -184,3 +184,10 @@ def test_constraints_need_one_shared_distribution_and_survive_to_dict():
     )
     again = SearchSpace.from_dict(space.to_dict())
     assert again == space and again.constraints == space.constraints
+
+
+def test_categorical_equality_tells_types_apart():
+    assert Categorical([1]) != Categorical([True])
+    assert Categorical([1]) != Categorical([1.0])
+    assert Categorical([1, "a"]) == Categorical((1, "a"))
+    assert len({Categorical([1]), Categorical([True]), Categorical([1])}) == 2

@@ -280,7 +280,7 @@ def _choice_key(value: object) -> tuple[type, object]:
     return (type(scalar), scalar)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Categorical:
     """A parameter taking one of a few unordered choices (str, int, float, bool or None).
 
@@ -330,6 +330,17 @@ class Categorical:
             raise InvalidDistributionError(
                 f"Categorical: default must be one of {list(choices)!r}; got {self.default!r}."
             )
+
+    def __eq__(self, other: object) -> bool:
+        # Type-aware: Categorical([1]) differs from Categorical([True]) and Categorical([1.0]).
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return list(self._keys) == list(other._keys) and _choice_key(self.default) == _choice_key(
+            other.default
+        )
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._keys), _choice_key(self.default)))
 
     @property
     def n_grid(self) -> int:

@@ -9,10 +9,15 @@ Every implementation must hold these, checked by
   state; mutating a returned mapping changes nothing stored.
 * Finished trials (COMPLETE, PRUNED, FAILED) never change: any write raises
   :class:`~hyperdial.exceptions.TrialFinishedError`.
-* JSON payloads (params, user attrs, sampler meta, study attrs) round-trip exactly.
+* JSON payloads (params, user attrs, sampler meta, study attrs) round-trip exactly; nested
+  lists and dicts in returned records are copies. The order of study attribute keys is
+  unspecified. ``budget`` comes back as a float.
 * :meth:`Storage.claim_waiting_trial` hands each WAITING trial to exactly one caller.
-* Unknown names raise :class:`~hyperdial.exceptions.StudyNotFoundError`, duplicate names
-  :class:`~hyperdial.exceptions.DuplicatedStudyError`.
+* Unknown names, and unknown study ids in the id-based methods (``create_trial``,
+  ``claim_waiting_trial``, ``get_trials``, the attribute methods), raise
+  :class:`~hyperdial.exceptions.StudyNotFoundError`; duplicate names
+  :class:`~hyperdial.exceptions.DuplicatedStudyError`; unknown trial ids
+  :class:`~hyperdial.exceptions.TrialNotFoundError`.
 * Instances are picklable (SQL storages reconnect in the child process).
 """
 

@@ -29,6 +29,27 @@ def _copy_json(mapping: Mapping[str, JSON]) -> dict[str, JSON]:
     return copy.deepcopy(dict(mapping)) if mapping else {}
 
 
+def _is_nested(mapping: Mapping[str, JSON]) -> bool:
+    return any(isinstance(v, (list, dict)) for v in mapping.values())
+
+
+def _detach(trial: FrozenTrial) -> FrozenTrial:
+    """Return ``trial`` with private copies of nested JSON values, so callers cannot alias them.
+
+    Top-level mappings are read-only already; only lists and dicts inside attributes need a
+    copy, and most trials have none, so this is usually free.
+    """
+    if not (_is_nested(trial.user_attrs) or _is_nested(trial.sampler_meta)):
+        return trial
+    return _evolve(
+        trial,
+        {
+            "user_attrs": copy.deepcopy(dict(trial.user_attrs)),
+            "sampler_meta": copy.deepcopy(dict(trial.sampler_meta)),
+        },
+    )
+
+
 def _evolve(trial: FrozenTrial, changes: dict[str, object]) -> FrozenTrial:
     """Return ``trial`` with ``changes``: ``dataclasses.replace`` without re-validation.
 
@@ -123,7 +144,7 @@ class MemoryStorage(Storage):
                 number=len(trials),
                 state=template.state,
                 fixed_params=_copy_json(template.fixed_params),
-                budget=template.budget,
+                budget=None if template.budget is None else float(template.budget),
                 parent=template.parent,
                 user_attrs=_copy_json(template.user_attrs),
                 started_at=_now() if running else None,
@@ -200,7 +221,7 @@ class MemoryStorage(Storage):
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:
             study_id, number = self._locate(trial_id)
-            return self._trials[study_id][number]
+            return _detach(self._trials[study_id][number])
 
     def get_trials(
         self,
@@ -210,10 +231,10 @@ class MemoryStorage(Storage):
     ) -> list[FrozenTrial]:
         with self._lock:
             trials = self._study_trials(study_id)[max(min_number, 0) :]
-            if states is None:
-                return list(trials)
-            wanted = set(states)
-            return [t for t in trials if t.state in wanted]
+            if states is not None:
+                wanted = set(states)
+                trials = [t for t in trials if t.state in wanted]
+            return [_detach(t) for t in trials]
 
     def set_study_attr(self, study_id: int, key: str, value: JSON) -> None:
         with self._lock:
