@@ -128,7 +128,18 @@ def test_ctrl_c_stops_the_command_and_exits_130(tmp_path):
     proc = subprocess.Popen(
         [*MAIN, "tune", "slow.yaml"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    time.sleep(1.5)
+    url = f"sqlite:///{tmp_path / 'hyperdial.db'}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # interrupt only once a trial has finished
+        try:
+            if any(
+                t.state is TrialState.COMPLETE
+                for t in hyperdial.load_study("slow", storage=url).trials
+            ):
+                break
+        except Exception:  # noqa: BLE001 - the database or the study may not exist yet
+            pass
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130

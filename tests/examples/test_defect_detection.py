@@ -20,7 +20,7 @@ def test_runs_a_stored_study_and_prints_the_best_configuration(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
