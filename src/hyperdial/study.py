@@ -74,7 +74,16 @@ def _check_json(owner: str, what: str, value: object) -> None:
 class _TrialContext:
     """Per-trial state the study keeps while an objective runs (never shared across trials)."""
 
-    __slots__ = ("rng", "joint", "joint_space", "sources", "meta_written", "enqueued", "history")
+    __slots__ = (
+        "rng",
+        "joint",
+        "joint_space",
+        "sources",
+        "meta_written",
+        "enqueued",
+        "history",
+        "reason",
+    )
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
@@ -84,6 +93,7 @@ class _TrialContext:
         self.sources: dict[str, str] = {}  # param -> "fixed" | "joint" | "independent"
         self.meta_written: Suggestion | None = None  # the proposal whose meta is stored
         self.enqueued = False
+        self.reason = ""  # the reason last written
 
 
 class Study:
@@ -112,12 +122,11 @@ class Study:
         self._seed = seed
         self._lock = threading.RLock()
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
-        self._contexts: dict[int, _TrialContext] = {}
         self._stop_flag = threading.Event()
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_stop_flag", "_contexts", "_cache"):
+        for key in ("_lock", "_stop_flag", "_cache"):
             del state[key]
         return state
 
@@ -125,7 +134,6 @@ class Study:
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self._cache = []
-        self._contexts = {}
         self._stop_flag = threading.Event()
 
     def __repr__(self) -> str:
@@ -263,17 +271,15 @@ class Study:
             frozen = self._storage.create_trial(self.study_id, template)
         context = _TrialContext(self._rng(frozen.number))
         context.enqueued = fixed is None and bool(frozen.fixed_params)
-        with self._lock:
-            self._contexts[frozen.trial_id] = context
-        return Trial(self, frozen)
+        trial = Trial(self, frozen)
+        trial._context = context  # per-trial state rides on the handle: no lookup, no lock
+        return trial
 
     def _context(self, trial: Trial) -> _TrialContext:
-        with self._lock:
-            context = self._contexts.get(trial.trial_id)
-            if context is None:  # a trial asked in another process or session
-                context = _TrialContext(self._rng(trial.number))
-                self._contexts[trial.trial_id] = context
-            return context
+        context = trial._context
+        if context is None:  # a handle built outside ask(), e.g. after unpickling
+            context = trial._context = _TrialContext(self._rng(trial.number))
+        return context  # type: ignore[no-any-return]
 
     def _draw(
         self, trial: Trial, name: str, dist: Distribution, space: SearchSpace | None
@@ -340,7 +346,12 @@ class Study:
         if joint is not None and joint.meta and context.meta_written is not joint:
             meta = joint.meta
             context.meta_written = joint
-        update = TrialUpdate(params=values, reason=self._reason(context), sampler_meta=meta)
+        reason = self._reason(context)
+        if reason == context.reason:
+            update = TrialUpdate(params=values, sampler_meta=meta)
+        else:
+            context.reason = reason
+            update = TrialUpdate(params=values, reason=reason, sampler_meta=meta)
         self._storage.update_trial(trial.trial_id, update)
 
     def _report(self, trial: Trial, value: float, step: int) -> None:
@@ -407,8 +418,6 @@ class Study:
                 f"Trial {current.number} is already finished ({current.state.name}); "
                 "tell() can be called once per trial."
             ) from None
-        with self._lock:
-            self._contexts.pop(frozen.trial_id, None)
         final = self._storage.get_trial(frozen.trial_id)
         if type(self._sampler).on_trial_end is not Sampler.on_trial_end:
             self._sampler.on_trial_end(self.history(), final)

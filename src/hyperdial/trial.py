@@ -231,7 +231,7 @@ class Trial(_Suggestions):
         self._distributions: dict[str, Distribution] = dict(frozen.distributions)
         self._intermediate: dict[int, float] = dict(frozen.intermediate)
         self._user_attrs: dict[str, JSON] = dict(frozen.user_attrs)
-        self._joint: object = None  # the sampler's joint Suggestion, computed once, lazily
+        self._context: object = None  # the study's per-trial state (generator, proposal)
 
     @property
     def number(self) -> int:
