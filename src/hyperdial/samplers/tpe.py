@@ -21,7 +21,8 @@ from hyperdial.trial import FrozenTrial, TrialState
 __all__ = ["TPEConfig", "TPESampler"]
 
 _OWNER = "TPESampler"
-_CACHE_LIMIT = 64  # (parameter, distribution) columns kept in memory
+_MEMO_PARAMS = 64  # (parameter, distribution) pairs whose converted values are memoised
+_MEMO_VALUES = 200_000  # values memoised per pair
 
 
 def _fail(owner: str, name: str, expectation: str, value: object) -> InvalidValueError:
@@ -34,11 +35,15 @@ def _check_int(owner: str, name: str, value: object, low: int) -> int:
     return int(value)
 
 
-def _check_float(owner: str, name: str, value: object, low: float, high: float) -> float:
+def _check_float(
+    owner: str, name: str, value: object, low: float, high: float, open_low: bool = False
+) -> float:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (low <= float(value) <= high):  # type: ignore[arg-type]
-        raise _fail(owner, name, f"a number in [{low}, {high}]", value)
-    return float(value)  # type: ignore[arg-type]
+    x = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if not (low < x <= high if open_low else low <= x <= high):
+        bracket = "(" if open_low else "["
+        raise _fail(owner, name, f"a number in {bracket}{low:g}, {high:g}]", value)
+    return x
 
 
 def _check_bool(owner: str, name: str, value: object) -> bool:
@@ -55,7 +60,9 @@ class TPEConfig:
         gamma: The share of trials counted as good (see ``gamma_rule``).
         gamma_max: At most this many trials count as good.
         gamma_rule: ``"linear"``: ``ceil(gamma * n)`` good; ``"sqrt"``: ``ceil(gamma * sqrt(n))``.
-        bandwidth_factor: Scale of Scott's rule for joint kernels, in units of the range.
+        bandwidth_factor: Scale of Scott's rule for joint kernels (1.06 is the normal
+            reference; smaller values exploit more).
+        min_bandwidth_factor: Kernels are at least this times ``1 / min(100, n + 1)`` wide.
         prior_sigma: Width, in units of the range, of the prior kernel at a ``default``.
         consider_endpoints: One-dimensional kernels count the range's ends as neighbours.
         n_recent: Weigh the newest ``n_recent`` observations fully and older ones less
@@ -71,7 +78,8 @@ class TPEConfig:
     gamma: float = 0.1
     gamma_max: int = 25
     gamma_rule: str = "linear"
-    bandwidth_factor: float = 0.2
+    bandwidth_factor: float = 0.4
+    min_bandwidth_factor: float = 0.5
     prior_sigma: float = 0.25
     consider_endpoints: bool = False
     n_recent: int | None = None
@@ -79,12 +87,14 @@ class TPEConfig:
 
     def __post_init__(self) -> None:
         owner = "TPEConfig"
-        _check_float(owner, "gamma", self.gamma, 1e-9, 1.0 if self.gamma_rule == "linear" else 1e9)
-        _check_int(owner, "gamma_max", self.gamma_max, 1)
         if self.gamma_rule not in ("linear", "sqrt"):
             raise _fail(owner, "gamma_rule", "'linear' or 'sqrt'", self.gamma_rule)
-        _check_float(owner, "bandwidth_factor", self.bandwidth_factor, 1e-6, 10.0)
-        _check_float(owner, "prior_sigma", self.prior_sigma, 1e-6, 10.0)
+        high = 1.0 if self.gamma_rule == "linear" else math.inf
+        _check_float(owner, "gamma", self.gamma, 0.0, high, open_low=True)
+        _check_int(owner, "gamma_max", self.gamma_max, 1)
+        _check_float(owner, "bandwidth_factor", self.bandwidth_factor, 0.0, 10.0, open_low=True)
+        _check_float(owner, "min_bandwidth_factor", self.min_bandwidth_factor, 0.0, 100.0)
+        _check_float(owner, "prior_sigma", self.prior_sigma, 0.0, 10.0, open_low=True)
         _check_bool(owner, "consider_endpoints", self.consider_endpoints)
         if self.n_recent is not None:
             _check_int(owner, "n_recent", self.n_recent, 1)
@@ -96,11 +106,13 @@ class _Split:
     """The observations of one history, ranked, with the good ones marked."""
 
     trials: tuple[FrozenTrial, ...]
+    numbers: np.ndarray
     good: np.ndarray
     n_done: int
     n_running: int
     threshold: float | None
     worst_rank: int | None
+    incumbent: FrozenTrial | None
 
 
 class TPESampler(Sampler):
@@ -191,15 +203,16 @@ class TPESampler(Sampler):
         self._init_caches()
 
     def _init_caches(self) -> None:
-        # Caches of derived data; they never change results: the split is keyed by the very
-        # history object it was computed from, and columns hold finished trials only.
+        # Caches that never change results: the split is keyed by the very history object it
+        # was computed from, and the memo maps (distribution, value) to the value's model
+        # coordinate, a pure function.
         self._split_cache: tuple[History, int, _Split] | None = None
-        self._columns: dict[tuple[str, Distribution], dict[int, float]] = {}
+        self._memo: dict[tuple[str, Distribution], dict[tuple[type, object], float]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        for key in ("_split_cache", "_columns", "_lock"):
+        for key in ("_split_cache", "_memo", "_lock"):
             state.pop(key, None)
         return state
 
@@ -215,13 +228,27 @@ class TPESampler(Sampler):
 
     # ------------------------------------------------------------------ the contract
     def infer_space(self, history: History) -> SearchSpace:
-        """Return the parameters seen in completed trials (their union with ``group``)."""
-        if not (self.multivariate and self.group):
+        """Return the parameters seen in completed trials, with their latest distributions.
+
+        With ``multivariate=True, group=False`` it is their intersection instead, as in
+        :class:`~hyperdial.samplers.Sampler`.
+        """
+        if self.multivariate and not self.group:
             return super().infer_space(history)
-        union: dict[str, Distribution] = {}
-        for t in history.completed:
-            union.update(t.distributions)
-        return SearchSpace(union)
+        completed = history.completed
+        names = set().union(*(t.distributions for t in completed))
+        order: dict[str, None] = {}
+        for t in completed:  # the order of first appearance
+            order.update(dict.fromkeys(t.distributions))
+            if len(order) == len(names):
+                break
+        latest: dict[str, Distribution] = {}
+        for t in reversed(completed):
+            for name, dist in t.distributions.items():
+                latest.setdefault(name, dist)
+            if len(latest) == len(names):
+                break
+        return SearchSpace({name: latest[name] for name in order})
 
     def sample(
         self,
@@ -261,7 +288,8 @@ class TPESampler(Sampler):
             if dist.default is not None and not _seen(history, trial, [name]):
                 return dist.default
             return from_unit(dist, float(rng.random()))
-        values, _ = self._sample_group([name], [dist], split, rng)
+        col = self._column(name, dist, split.trials)
+        values, _ = self._sample_group([name], [dist], [col], split, rng)
         return values[name]
 
     # ------------------------------------------------------------------ phases
@@ -297,11 +325,13 @@ class TPESampler(Sampler):
         split: _Split,
         rng: np.random.Generator,
     ) -> tuple[dict[str, ParamValue], str, dict[str, JSON]]:
-        groups = self._groups(names, split)
+        cols = {n: self._column(n, space[n], split.trials) for n in names}
+        groups = self._groups(names, cols)
         drawn: dict[str, ParamValue] = {}
         log_ratio = 0.0
         for group in groups:
-            values, ratio = self._sample_group(group, [space[n] for n in group], split, rng)
+            dists = [space[n] for n in group]
+            values, ratio = self._sample_group(group, dists, [cols[n] for n in group], split, rng)
             drawn.update(values)
             log_ratio += ratio
         mode = "multivariate" if self.multivariate else "univariate"
@@ -329,7 +359,7 @@ class TPESampler(Sampler):
             "n_running": split.n_running,
             "threshold": split.threshold,
         }
-        best = history.best if history.n_objectives == 1 else None
+        best = split.incumbent
         if best is not None and best.values is not None:
             parts.append(f"incumbent {best.values[0]:.4g} (trial {best.number})")
             meta["incumbent"] = float(best.values[0])
@@ -338,62 +368,55 @@ class TPESampler(Sampler):
             parts.append(f"{split.n_running} running counted as bad")
         return drawn, "; ".join(parts), meta
 
-    def _groups(self, names: list[str], split: _Split) -> list[list[str]]:
-        """Return the groups of ``names`` modelled jointly, in the order of ``names``."""
+    def _groups(self, names: list[str], cols: dict[str, np.ndarray]) -> list[list[str]]:
+        """Return the groups of ``names`` modelled jointly, in the order of ``names``.
+
+        A group is a largest set of parameters that every trial has all or none of.
+        """
         if not self.multivariate:
             return [[n] for n in names]
-        wanted = set(names)
-        sets = {frozenset(wanted.intersection(t.params)) for t in split.trials}
-        sets.discard(frozenset())
+        present = np.column_stack([~np.isnan(cols[n]) for n in names])
+        if len(names) < 63:  # one int per row: np.unique on rows is much slower
+            bits = 1 << np.arange(len(names), dtype=np.int64)
+            codes = np.unique(present @ bits)
+            present = (codes[:, None] & bits[None, :]) > 0
+        patterns = [row for row in np.unique(present, axis=0) if row.any()]
         if not self.group:
-            shared = frozenset(wanted).intersection(*sets) if sets else frozenset(wanted)
-            rest = [[n] for n in names if n not in shared]
-            return ([[n for n in names if n in shared]] if shared else []) + rest
-        groups = [frozenset(wanted)]
-        for s in sets:
-            groups = [part for g in groups for part in (g & s, g - s) if part]
-        ordered = sorted(groups, key=lambda g: min(names.index(n) for n in g))
-        return [[n for n in names if n in g] for g in ordered]
+            shared = np.logical_and.reduce(patterns) if patterns else np.ones(len(names), bool)
+            joint = [n for n, s in zip(names, shared) if s]
+            return ([joint] if joint else []) + [[n] for n, s in zip(names, shared) if not s]
+        if not patterns:
+            return [list(names)]
+        # Two parameters share a group when every pattern has both or neither.
+        signatures = np.array(patterns).T
+        _, first, group_of = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+        group_of = group_of.ravel()
+        return [[n for n, g in zip(names, group_of) if g == k] for k in np.argsort(first)]
 
     # ------------------------------------------------------------------ the estimators
     def _sample_group(
         self,
         names: Sequence[str],
         dists: Sequence[Distribution],
+        columns: Sequence[np.ndarray],
         split: _Split,
         rng: np.random.Generator,
     ) -> tuple[dict[str, ParamValue], float]:
         """Return the best of the candidates for ``names`` jointly, and its log l/g."""
-        cols = np.column_stack([self._column(n, d, split.trials) for n, d in zip(names, dists)])
+        cols = np.column_stack(columns)
         have = ~np.isnan(cols).any(axis=1)
         is_cat = np.array([isinstance(d, Categorical) for d in dists])
         num = [d for d in dists if not isinstance(d, Categorical)]
         cats = [d for d in dists if isinstance(d, Categorical)]
         domain = _domain(num)
-        n_choices = [len(d.choices) for d in cats]
-        estimators = []
-        for mask, prior in (
-            (have & split.good, self._prior(num, cats, expert=True)),
-            (have & ~split.good, self._prior(num, cats, expert=False)),
-        ):
-            rows = cols[mask]
-            u, c = rows[:, ~is_cat], rows[:, is_cat].astype(int)
-            n = len(rows)
-            weights = parzen.observation_weights(n, self.config.n_recent)
-            sigma, smoothing = self._bandwidths(u, len(dists), prior, len(cats))
-            estimators.append(
-                parzen.ParzenEstimator.fit(
-                    u,
-                    c,
-                    weights,
-                    domain=domain,
-                    n_choices=n_choices,
-                    sigma=sigma,
-                    cat_smoothing=smoothing,
-                    prior=prior,
-                )
+        n_choices = np.array([len(d.choices) for d in cats], dtype=int)
+        below, above = (
+            self._estimator(cols[mask], split.numbers[mask], is_cat, domain, n_choices, prior)
+            for mask, prior in (
+                (have & split.good, self._prior(num, cats, expert=True)),
+                (have & ~split.good, self._prior(num, cats, expert=False)),
             )
-        below, above = estimators
+        )
         u, c = below.sample(rng, self.n_ei_candidates)
         score = below.log_pdf(u, c) - above.log_pdf(u, c)
         best = int(np.argmax(score))
@@ -408,20 +431,43 @@ class TPESampler(Sampler):
                 i_num += 1
         return values, float(score[best])
 
-    def _bandwidths(
-        self, u: np.ndarray, n_dims: int, prior: parzen.Prior, n_cat: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _estimator(
+        self,
+        rows: np.ndarray,
+        numbers: np.ndarray,
+        is_cat: np.ndarray,
+        domain: parzen.Domain,
+        n_choices: np.ndarray,
+        prior: parzen.Prior,
+    ) -> parzen.ParzenEstimator:
+        """Fit one Parzen estimator to ``rows`` (numeric unit values and choice indices)."""
+        u, c = rows[:, ~is_cat], rows[:, is_cat].astype(int)
         n, d = u.shape
-        floor = parzen.magic_clip(n)
-        scott = parzen.scott_bandwidth(n + prior.weight, n_dims, self.config.bandwidth_factor)
-        smoothing = np.full(n_cat, min(1.0, scott))
-        if n_dims == 1 and d == 1 and n > 0:
-            centre = prior.mu[0]
-            sigma = parzen.neighbour_bandwidths(
-                u[:, 0], 0.5 if np.isnan(centre) else float(centre), self.config.consider_endpoints
+        weights = np.empty(n)
+        weights[np.argsort(numbers, kind="stable")] = parzen.observation_weights(
+            n, self.config.n_recent
+        )
+        floor = self.config.min_bandwidth_factor * parzen.magic_clip(n)
+        if len(is_cat) == 1 and d == 1 and n > 0:
+            # One numeric parameter: each kernel as wide as its wider gap (Bergstra et al.).
+            centre = 0.5 if np.isnan(prior.mu[0]) else float(prior.mu[0])
+            width = parzen.neighbour_bandwidths(u[:, 0], centre, self.config.consider_endpoints)
+            sigma = np.clip(width, floor, 1.0)[:, None]
+        else:
+            scott = parzen.scott_bandwidths(
+                u, weights, len(is_cat), self.config.bandwidth_factor, prior.weight
             )
-            return np.clip(sigma, floor, 1.0)[:, None], smoothing
-        return np.full(d, max(scott, floor)), smoothing
+            sigma = np.clip(scott, floor, 1.0)
+        return parzen.ParzenEstimator.fit(
+            u,
+            c,
+            weights,
+            domain=domain,
+            n_choices=n_choices.tolist(),
+            sigma=sigma,
+            cat_smoothing=parzen.categorical_smoothing(float(weights.sum()), n_choices),
+            prior=prior,
+        )
 
     def _prior(
         self, num: Sequence[Distribution], cats: Sequence[Categorical], expert: bool
@@ -440,22 +486,20 @@ class TPESampler(Sampler):
     # ------------------------------------------------------------------ data
     def _column(self, name: str, dist: Distribution, trials: Sequence[FrozenTrial]) -> np.ndarray:
         """Return each trial's value of ``name`` in the unit interval (choice index), or NaN."""
-        key = (name, dist)
-        cache = self._columns.get(key)
-        if cache is None:
+        memo = self._memo.get((name, dist))
+        if memo is None or len(memo) > _MEMO_VALUES:
             with self._lock:
-                if len(self._columns) >= _CACHE_LIMIT:
-                    self._columns.clear()
-                cache = self._columns.setdefault(key, {})
-        out = np.empty(len(trials))
-        for i, t in enumerate(trials):
-            x = cache.get(t.trial_id)
-            if x is None:
-                x = _to_model(dist, t.params.get(name, _MISSING))
-                if t.state.is_finished():
-                    cache[t.trial_id] = x
-            out[i] = x
-        return out
+                if len(self._memo) >= _MEMO_PARAMS:
+                    self._memo.clear()
+                memo = self._memo[(name, dist)] = {}
+        # Keys carry the type so that 1, 1.0 and True stay apart.
+        keys = [(type(v), v) for v in (t.params.get(name, _MISSING) for t in trials)]
+        out = [memo.get(k) for k in keys]
+        if None in out:
+            for i, x in enumerate(out):
+                if x is None:
+                    out[i] = memo[keys[i]] = _to_model(dist, keys[i][1])
+        return np.array(out, dtype=float)
 
     def _split(self, history: History, trial: FrozenTrial) -> _Split:
         cached = self._split_cache
@@ -499,33 +543,25 @@ def _seen(history: History, trial: FrozenTrial, names: Sequence[str]) -> bool:
 def _split(history: History, current: int, config: TPEConfig, liar: bool) -> _Split:
     signs = np.array([-1.0 if d is Direction.MAXIMIZE else 1.0 for d in history.directions])
     complete = [t for t in history.completed if t.values is not None]
-    pruned = []
-    if config.use_pruned:
-        pruned = [t for t in history.trials if t.state is TrialState.PRUNED]
+    pruned = [t for t in history.trials if t.state is TrialState.PRUNED and config.use_pruned]
     n_done = len(complete) + len(pruned)
     k = tpe_split.n_good(n_done, config.gamma, config.gamma_max, config.gamma_rule)
+    f = np.array([t.values for t in complete], dtype=float).reshape(-1, len(signs)) * signs
     threshold: float | None = None
     worst_rank: int | None = None
+    incumbent = None
     if len(signs) == 1:
-        complete.sort(key=lambda t: (signs[0] * t.values[0], t.number))  # type: ignore[index]
-        ranked = complete + sorted(pruned, key=lambda t: _pruned_key(t, signs[0]))
-        good = np.zeros(len(ranked), dtype=bool)
-        good[:k] = True
-        if complete:
-            threshold = float(complete[min(k, len(complete)) - 1].values[0])  # type: ignore[index]
+        steps = np.array([-1 if t.last_step is None else t.last_step for t in pruned])
+        last = [t.intermediate[t.last_step] if t.last_step is not None else np.nan for t in pruned]
+        good = tpe_split.split_ranked(f[:, 0], steps, signs[0] * np.array(last, float), k)
+        if good[: len(complete)].any():
+            threshold = float(signs[0] * f[good[: len(complete)], 0].max())
+            incumbent = complete[int(np.argmin(f[:, 0]))]
     else:
-        f = np.array([t.values for t in complete], dtype=float).reshape(-1, len(signs))
-        mask, worst_rank = tpe_split.split_pareto(f * signs, min(k, len(complete)))
-        ranked = complete + pruned
+        mask, worst_rank = tpe_split.split_pareto(f, min(k, len(complete)))
         good = np.concatenate([mask, np.zeros(len(pruned), dtype=bool)])
     running = [t for t in history.running if t.number != current and t.params] if liar else []
     good = np.concatenate([good, np.zeros(len(running), dtype=bool)])
-    return _Split(tuple(ranked + running), good, n_done, len(running), threshold, worst_rank)
-
-
-def _pruned_key(t: FrozenTrial, sign: float) -> tuple[float, float, int]:
-    step = t.last_step
-    if step is None:
-        return (math.inf, math.inf, t.number)
-    value = t.intermediate[step]
-    return (-float(step), sign * value if value == value else math.inf, t.number)
+    trials = (*complete, *pruned, *running)
+    numbers = np.array([t.number for t in trials], dtype=int)
+    return _Split(trials, numbers, good, n_done, len(running), threshold, worst_rank, incumbent)

@@ -35,10 +35,11 @@ __all__ = [
     "Domain",
     "ParzenEstimator",
     "Prior",
+    "categorical_smoothing",
     "magic_clip",
     "neighbour_bandwidths",
     "observation_weights",
-    "scott_bandwidth",
+    "scott_bandwidths",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -137,12 +138,46 @@ def observation_weights(n: int, n_recent: int | None) -> np.ndarray:
     return np.concatenate([ramp, np.ones(n_recent)])
 
 
-def scott_bandwidth(n: float, n_dims: int, factor: float) -> float:
-    """Return ``factor * n ** (-1 / (n_dims + 4))``, Scott's rule on the unit interval.
+def scott_bandwidths(
+    u: np.ndarray, weights: np.ndarray, n_dims: int, factor: float, prior_weight: float
+) -> np.ndarray:
+    """Return a kernel width per column of ``u``: Scott's rule ``factor * s * n ** (-1/(D+4))``.
 
-    (Scott, 1992, "Multivariate Density Estimation", Wiley.)
+    ``s`` is the weighted standard deviation of the column pooled with that of the uniform
+    prior (``1 / sqrt(12)``, at weight ``prior_weight``), so that a handful of observations
+    neither collapses the width to 0 nor lets it exceed the prior's; ``n`` is the total weight
+    and ``D = n_dims`` the dimension of the joint estimator (Scott, 1992, "Multivariate Density
+    Estimation", Wiley). As the good observations cluster, their kernels narrow with them.
+
+    Args:
+        u: Observations in the unit cube, shape ``(n, d)``.
+        weights: Their weights, shape ``(n,)``.
+        n_dims: Dimensions of the joint estimator (categorical ones included).
+        factor: Scale of the rule (1.06 is the normal-reference value).
+        prior_weight: Weight of the prior pooled into the spread.
     """
-    return float(factor * max(n, 1.0) ** (-1.0 / (n_dims + 4)))
+    total = float(weights.sum()) + prior_weight
+    if total <= 0.0:
+        return np.full(u.shape[1], factor / math.sqrt(12.0))
+    if len(u):
+        mean = weights @ u / max(float(weights.sum()), 1e-300)
+        var = weights @ (u - mean) ** 2
+    else:
+        var = np.zeros(u.shape[1])
+    pooled = np.sqrt((var + prior_weight / 12.0) / total)
+    return factor * pooled * max(total, 1.0) ** (-1.0 / (n_dims + 4))
+
+
+def categorical_smoothing(n: float, n_choices: np.ndarray) -> np.ndarray:
+    """Return the share ``k / (n + k)`` an observation's kernel spreads over all ``k`` choices.
+
+    Together the ``n`` kernels spread the mass of ``k`` pseudo-observations, one per choice:
+    a choice no observation has keeps a share that shrinks as ``1 / n``. A large set (the bad
+    trials) is thus smoothed less than a small one (the good trials), so a choice tried rarely
+    and badly is not ruled out for good.
+    """
+    k = np.asarray(n_choices, dtype=float)
+    return k / (max(n, 0.0) + k)
 
 
 def magic_clip(n: int) -> float:
@@ -303,9 +338,11 @@ class ParzenEstimator:
         For discrete numeric and categorical dimensions the factor is a probability mass, so
         the result is a density over the continuous dimensions only.
         """
-        from scipy.special import logsumexp
-
-        return np.asarray(logsumexp(self.component_log_pdf(u, c) + self.log_weights, axis=1))
+        x = self.component_log_pdf(u, c) + self.log_weights
+        top = x.max(axis=1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            return (np.log(np.exp(x - top).sum(axis=1)) + top[:, 0]).astype(float)
 
     def sample(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` points: a component by weight, then each dimension from its kernel.

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["hypervolume", "n_good", "pareto_ranks", "split_pareto"]
+__all__ = ["hypervolume", "n_good", "pareto_ranks", "split_pareto", "split_ranked"]
 
 # Greedy hypervolume selection is exact up to this many objectives; beyond, the recursion
 # grows as n ** (m - 2), so the overflowing front is cut by its normalised objective sum.
@@ -35,6 +35,34 @@ def n_good(n: int, gamma: float, gamma_max: int, rule: str) -> int:
         return 0
     base = n if rule == "linear" else math.sqrt(n)
     return int(min(n, gamma_max, math.ceil(gamma * base)))
+
+
+def split_ranked(
+    values: np.ndarray, pruned_steps: np.ndarray, pruned_values: np.ndarray, k: int
+) -> np.ndarray:
+    """Return the mask of the ``k`` best of the complete and then the pruned observations.
+
+    Complete observations rank by value (ties by position). Pruned ones rank after all of
+    them: those stopped at a later step first, then by their last value; those that reported
+    nothing (step < 0) or NaN come last.
+
+    Args:
+        values: The complete observations' values (minimised), shape ``(n,)``.
+        pruned_steps: The pruned observations' last steps (-1 for none), shape ``(p,)``.
+        pruned_values: Their values at that step, shape ``(p,)``.
+        k: How many are good.
+
+    Returns:
+        A boolean mask over ``values`` followed by the pruned observations.
+    """
+    n, p = len(values), len(pruned_steps)
+    tier = np.concatenate([np.zeros(n), np.where(pruned_steps >= 0, 1.0, 2.0)])
+    first = np.concatenate([values, -np.asarray(pruned_steps, dtype=float)])
+    second = np.concatenate([np.zeros(n), np.nan_to_num(pruned_values, nan=np.inf)])
+    order = np.lexsort((np.arange(n + p), second, first, tier))
+    good = np.zeros(n + p, dtype=bool)
+    good[order[:k]] = True
+    return good
 
 
 def pareto_ranks(f: np.ndarray, stop_after: int | None = None) -> np.ndarray:

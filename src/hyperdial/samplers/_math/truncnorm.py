@@ -21,6 +21,8 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 # Below this width (in standard deviations) a cell's mass is its midpoint density times its
 # width: the difference of two CDF values would lose every significant digit.
 _NARROW = 1e-6
+# A CDF difference below this share of the larger CDF value is recomputed in log space.
+_MIN_RELATIVE_MASS = 1e-7
 
 
 def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -35,17 +37,31 @@ def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns:
         The log-masses, ``-inf`` only where ``a == b``.
     """
-    from scipy.special import log_ndtr
+    from scipy.special import ndtr
 
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
-    # Mirror intervals lying right of zero into the left tail, where log_ndtr is accurate.
+    # Mirror intervals lying right of zero into the left tail, where the CDF keeps its digits.
     flip = a > 0.0
     lo = np.where(flip, -b, a)
     hi = np.where(flip, -a, b)
-    log_hi = log_ndtr(hi)
-    delta = log_ndtr(lo) - log_hi
+    cdf_hi = ndtr(hi)
+    mass = cdf_hi - ndtr(lo)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = log_hi + np.log1p(-np.exp(delta))
+        out = np.array(np.log(mass), dtype=float)
+    # The difference keeps about 16 + log10(mass / cdf_hi) digits; redo the doubtful ones.
+    slow = ~(mass > _MIN_RELATIVE_MASS * cdf_hi)
+    if np.any(slow):
+        out[slow] = _log_mass_tail(lo[slow], hi[slow])
+    return out
+
+
+def _log_mass_tail(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Return ``log(Phi(hi) - Phi(lo))`` in log space, for ``lo <= min(hi, 0)``."""
+    from scipy.special import log_ndtr
+
+    log_hi = log_ndtr(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = log_hi + np.log1p(-np.exp(log_ndtr(lo) - log_hi))
     narrow = (hi - lo) < _NARROW
     if np.any(narrow):
         mid = 0.5 * (lo + hi)
