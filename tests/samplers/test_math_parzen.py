@@ -18,7 +18,14 @@ from hyperdial.samplers._math.parzen import (
     observation_weights,
     scott_bandwidths,
 )
-from hyperdial.samplers._math.tpe_split import hypervolume, n_good, pareto_ranks, split_pareto
+from hyperdial.samplers._math.tpe_split import (
+    co_occurrence_groups,
+    hypervolume,
+    n_good,
+    pareto_ranks,
+    split_pareto,
+    split_ranked,
+)
 from hyperdial.space import Int, from_unit, to_unit
 
 NO_CATS = np.zeros((0, 0), dtype=int)
@@ -280,3 +287,33 @@ def test_split_pareto_fills_with_hypervolume_contribution():
     assert rank == 0 and good.tolist() == [True, True, False, True, False]
     good, rank = split_pareto(f, 5)
     assert rank == 1 and good.all()
+
+
+def test_split_ranked_puts_pruned_observations_after_complete_ones():
+    values = np.array([3.0, 1.0, 2.0])
+    steps = np.array([5, -1, 9, 9])
+    last = np.array([0.0, -10.0, 4.0, np.nan])
+    assert split_ranked(values, steps, last, 2).tolist() == [0, 1, 1, 0, 0, 0, 0]  # 1.0, 2.0
+    order = [split_ranked(values, steps, last, k).sum() for k in range(8)]
+    assert order == list(range(8))
+    # The three complete, then the deepest pruned (a number before NaN), then the shallower.
+    assert split_ranked(values, steps, last, 4).tolist() == [1, 1, 1, 0, 0, 1, 0]
+    assert split_ranked(values, steps, last, 5).tolist() == [1, 1, 1, 0, 0, 1, 1]
+    assert split_ranked(values, steps, last, 6).tolist() == [1, 1, 1, 1, 0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "rows, groups",
+    [
+        pytest.param([[1, 1, 1]], [[0, 1, 2]], id="unconditional"),
+        pytest.param([[1, 1, 0, 0], [1, 0, 1, 1]], [[0], [1], [2, 3]], id="branches"),
+        pytest.param([[1, 1, 0], [1, 1, 1], [0, 0, 0]], [[0, 1], [2]], id="nested"),
+        pytest.param([[0, 0]], [[0, 1]], id="no-data"),
+    ],
+)
+def test_co_occurrence_groups(rows, groups):
+    assert co_occurrence_groups(np.array(rows, dtype=bool)) == groups
+    wide = np.zeros((2, 70), dtype=bool)  # beyond the integer packing of rows
+    wide[0, :35] = True
+    wide[1, 35:] = True
+    assert co_occurrence_groups(wide) == [list(range(35)), list(range(35, 70))]

@@ -15,8 +15,16 @@ from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers._math import parzen, tpe_split
 from hyperdial.samplers.base import Sampler, Suggestion
-from hyperdial.space import Categorical, Distribution, Int, SearchSpace, from_unit, to_unit
-from hyperdial.trial import FrozenTrial, TrialState
+from hyperdial.space import (
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    from_unit,
+    to_unit,
+)
+from hyperdial.trial import FrozenTrial
 
 __all__ = ["TPEConfig", "TPESampler"]
 
@@ -99,20 +107,6 @@ class TPEConfig:
         if self.n_recent is not None:
             _check_int(owner, "n_recent", self.n_recent, 1)
         _check_bool(owner, "use_pruned", self.use_pruned)
-
-
-@dataclass(frozen=True)
-class _Split:
-    """The observations of one history, ranked, with the good ones marked."""
-
-    trials: tuple[FrozenTrial, ...]
-    numbers: np.ndarray
-    good: np.ndarray
-    n_done: int
-    n_running: int
-    threshold: float | None
-    worst_rank: int | None
-    incumbent: FrozenTrial | None
 
 
 class TPESampler(Sampler):
@@ -206,7 +200,7 @@ class TPESampler(Sampler):
         # Caches that never change results: the split is keyed by the very history object it
         # was computed from, and the memo maps (distribution, value) to the value's model
         # coordinate, a pure function.
-        self._split_cache: tuple[History, int, _Split] | None = None
+        self._split_cache: tuple[History, int, tpe_split.Split] | None = None
         self._memo: dict[tuple[str, Distribution], dict[tuple[type, object], float]] = {}
         self._lock = threading.Lock()
 
@@ -299,7 +293,7 @@ class TPESampler(Sampler):
         trial: FrozenTrial,
         space: SearchSpace,
         names: list[str],
-        split: _Split,
+        split: tpe_split.Split,
         rng: np.random.Generator,
     ) -> tuple[dict[str, ParamValue], str, dict[str, JSON]]:
         use_defaults = any(space[n].default is not None for n in names) and not _seen(
@@ -322,7 +316,7 @@ class TPESampler(Sampler):
         history: History,
         space: SearchSpace,
         names: list[str],
-        split: _Split,
+        split: tpe_split.Split,
         rng: np.random.Generator,
     ) -> tuple[dict[str, ParamValue], str, dict[str, JSON]]:
         cols = {n: self._column(n, space[n], split.trials) for n in names}
@@ -369,29 +363,16 @@ class TPESampler(Sampler):
         return drawn, "; ".join(parts), meta
 
     def _groups(self, names: list[str], cols: dict[str, np.ndarray]) -> list[list[str]]:
-        """Return the groups of ``names`` modelled jointly, in the order of ``names``.
-
-        A group is a largest set of parameters that every trial has all or none of.
-        """
+        """Return the groups of ``names`` modelled jointly, in the order of ``names``."""
         if not self.multivariate:
             return [[n] for n in names]
         present = np.column_stack([~np.isnan(cols[n]) for n in names])
-        if len(names) < 63:  # one int per row: np.unique on rows is much slower
-            bits = 1 << np.arange(len(names), dtype=np.int64)
-            codes = np.unique(present @ bits)
-            present = (codes[:, None] & bits[None, :]) > 0
-        patterns = [row for row in np.unique(present, axis=0) if row.any()]
-        if not self.group:
-            shared = np.logical_and.reduce(patterns) if patterns else np.ones(len(names), bool)
-            joint = [n for n, s in zip(names, shared) if s]
-            return ([joint] if joint else []) + [[n] for n, s in zip(names, shared) if not s]
-        if not patterns:
-            return [list(names)]
-        # Two parameters share a group when every pattern has both or neither.
-        signatures = np.array(patterns).T
-        _, first, group_of = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-        group_of = group_of.ravel()
-        return [[n for n, g in zip(names, group_of) if g == k] for k in np.argsort(first)]
+        if self.group:
+            return [[names[i] for i in g] for g in tpe_split.co_occurrence_groups(present)]
+        rows = present[present.any(axis=1)]
+        shared = np.asarray(rows.all(axis=0)) if len(rows) else np.ones(len(names), dtype=bool)
+        joint = [n for n, s in zip(names, shared) if s]
+        return ([joint] if joint else []) + [[n] for n, s in zip(names, shared) if not s]
 
     # ------------------------------------------------------------------ the estimators
     def _sample_group(
@@ -399,14 +380,14 @@ class TPESampler(Sampler):
         names: Sequence[str],
         dists: Sequence[Distribution],
         columns: Sequence[np.ndarray],
-        split: _Split,
+        split: tpe_split.Split,
         rng: np.random.Generator,
     ) -> tuple[dict[str, ParamValue], float]:
         """Return the best of the candidates for ``names`` jointly, and its log l/g."""
         cols = np.column_stack(columns)
         have = ~np.isnan(cols).any(axis=1)
         is_cat = np.array([isinstance(d, Categorical) for d in dists])
-        num = [d for d in dists if not isinstance(d, Categorical)]
+        num = [d for d in dists if isinstance(d, (Float, Int))]
         cats = [d for d in dists if isinstance(d, Categorical)]
         domain = _domain(num)
         n_choices = np.array([len(d.choices) for d in cats], dtype=int)
@@ -501,11 +482,15 @@ class TPESampler(Sampler):
                     out[i] = memo[keys[i]] = _to_model(dist, keys[i][1])
         return np.array(out, dtype=float)
 
-    def _split(self, history: History, trial: FrozenTrial) -> _Split:
+    def _split(self, history: History, trial: FrozenTrial) -> tpe_split.Split:
         cached = self._split_cache
         if cached is not None and cached[0] is history and cached[1] == trial.number:
             return cached[2]
-        split = _split(history, trial.number, self.config, self.constant_liar)
+        c = self.config
+        gamma = (c.gamma, c.gamma_max, c.gamma_rule)
+        split = tpe_split.split_history(
+            history, trial.number, gamma, c.use_pruned, self.constant_liar
+        )
         self._split_cache = (history, trial.number, split)
         return split
 
@@ -521,7 +506,7 @@ def _to_model(dist: Distribution, value: object) -> float:
     return to_unit(dist, value)  # type: ignore[arg-type]
 
 
-def _domain(num: Sequence[Distribution]) -> parzen.Domain:
+def _domain(num: Sequence[Float | Int]) -> parzen.Domain:
     n_cells = np.zeros(len(num), dtype=int)
     log_low = np.zeros(len(num))
     log_high = np.zeros(len(num))
@@ -538,30 +523,3 @@ def _seen(history: History, trial: FrozenTrial, names: Sequence[str]) -> bool:
     return any(
         t.number != trial.number and any(n in t.params for n in names) for t in history.trials
     )
-
-
-def _split(history: History, current: int, config: TPEConfig, liar: bool) -> _Split:
-    signs = np.array([-1.0 if d is Direction.MAXIMIZE else 1.0 for d in history.directions])
-    complete = [t for t in history.completed if t.values is not None]
-    pruned = [t for t in history.trials if t.state is TrialState.PRUNED and config.use_pruned]
-    n_done = len(complete) + len(pruned)
-    k = tpe_split.n_good(n_done, config.gamma, config.gamma_max, config.gamma_rule)
-    f = np.array([t.values for t in complete], dtype=float).reshape(-1, len(signs)) * signs
-    threshold: float | None = None
-    worst_rank: int | None = None
-    incumbent = None
-    if len(signs) == 1:
-        steps = np.array([-1 if t.last_step is None else t.last_step for t in pruned])
-        last = [t.intermediate[t.last_step] if t.last_step is not None else np.nan for t in pruned]
-        good = tpe_split.split_ranked(f[:, 0], steps, signs[0] * np.array(last, float), k)
-        if good[: len(complete)].any():
-            threshold = float(signs[0] * f[good[: len(complete)], 0].max())
-            incumbent = complete[int(np.argmin(f[:, 0]))]
-    else:
-        mask, worst_rank = tpe_split.split_pareto(f, min(k, len(complete)))
-        good = np.concatenate([mask, np.zeros(len(pruned), dtype=bool)])
-    running = [t for t in history.running if t.number != current and t.params] if liar else []
-    good = np.concatenate([good, np.zeros(len(running), dtype=bool)])
-    trials = (*complete, *pruned, *running)
-    numbers = np.array([t.number for t in trials], dtype=int)
-    return _Split(trials, numbers, good, n_done, len(running), threshold, worst_rank, incumbent)

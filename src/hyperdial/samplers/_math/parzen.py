@@ -165,7 +165,7 @@ def scott_bandwidths(
     else:
         var = np.zeros(u.shape[1])
     pooled = np.sqrt((var + prior_weight / 12.0) / total)
-    return factor * pooled * max(total, 1.0) ** (-1.0 / (n_dims + 4))
+    return np.asarray(factor * pooled * max(total, 1.0) ** (-1.0 / (n_dims + 4)), dtype=float)
 
 
 def categorical_smoothing(n: float, n_choices: np.ndarray) -> np.ndarray:
@@ -342,7 +342,7 @@ class ParzenEstimator:
         top = x.max(axis=1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
         with np.errstate(divide="ignore"):
-            return (np.log(np.exp(x - top).sum(axis=1)) + top[:, 0]).astype(float)
+            return np.asarray(np.log(np.exp(x - top).sum(axis=1)) + top[:, 0], dtype=float)
 
     def sample(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` points: a component by weight, then each dimension from its kernel.

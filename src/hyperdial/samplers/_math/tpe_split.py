@@ -1,4 +1,5 @@
-"""Splitting observations into good and bad for TPE: quantiles, Pareto ranks, hypervolume.
+"""Splitting observations for TPE: good and bad by quantile, Pareto rank or hypervolume; and
+parameters into groups that occur together.
 
 One objective: the best ``n_good`` values are good. Several objectives (MOTPE, Ozaki et al.,
 2020, "Multiobjective tree-structured Parzen estimator for computationally expensive
@@ -15,10 +16,24 @@ Example:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["hypervolume", "n_good", "pareto_ranks", "split_pareto", "split_ranked"]
+from hyperdial._types import Direction
+from hyperdial.history import History
+from hyperdial.trial import FrozenTrial, TrialState
+
+__all__ = [
+    "Split",
+    "co_occurrence_groups",
+    "hypervolume",
+    "n_good",
+    "pareto_ranks",
+    "split_history",
+    "split_pareto",
+    "split_ranked",
+]
 
 # Greedy hypervolume selection is exact up to this many objectives; beyond, the recursion
 # grows as n ** (m - 2), so the overflowing front is cut by its normalised objective sum.
@@ -43,8 +58,8 @@ def split_ranked(
     """Return the mask of the ``k`` best of the complete and then the pruned observations.
 
     Complete observations rank by value (ties by position). Pruned ones rank after all of
-    them: those stopped at a later step first, then by their last value; those that reported
-    nothing (step < 0) or NaN come last.
+    them: those stopped at a later step first, then by their last value (NaN last); those
+    that reported nothing (step < 0) come last.
 
     Args:
         values: The complete observations' values (minimised), shape ``(n,)``.
@@ -79,7 +94,7 @@ def pareto_ranks(f: np.ndarray, stop_after: int | None = None) -> np.ndarray:
         return ranks
     leq = (f[:, None, :] <= f[None, :, :]).all(axis=2)
     lt = (f[:, None, :] < f[None, :, :]).any(axis=2)
-    dominates = leq & lt  # dominates[i, j]: i dominates j
+    dominates: np.ndarray = np.asarray(leq & lt)  # dominates[i, j]: i dominates j
     n_dominators = dominates.sum(axis=0)
     remaining = np.ones(n, dtype=bool)
     rank, done = 0, 0
@@ -164,3 +179,93 @@ def split_pareto(f: np.ndarray, k: int) -> tuple[np.ndarray, int]:
         picked = front[np.argsort(z.sum(axis=1), kind="stable")[:need]]
     good[picked] = True
     return good, rank
+
+
+def co_occurrence_groups(present: np.ndarray) -> list[list[int]]:
+    """Return the columns of ``present`` grouped so that every row has all or none of a group.
+
+    The groups are the coarsest such partition (two columns share a group when no row has one
+    without the other), ordered by their first column; rows with no column are ignored.
+
+    Args:
+        present: Which observation (row) has which parameter (column), shape ``(n, p)``.
+    """
+    n_cols = present.shape[1]
+    if n_cols < 63:  # one integer per row: np.unique over rows is much slower
+        bits = 1 << np.arange(n_cols, dtype=np.int64)
+        codes = np.unique(present.astype(np.int64) @ bits)
+        present = (codes[:, None] & bits[None, :]) > 0
+    patterns = np.asarray(np.unique(present, axis=0))
+    patterns = patterns[np.asarray(patterns.any(axis=1))]
+    if len(patterns) == 0:
+        return [list(range(n_cols))]
+    _, first, group_of = np.unique(patterns.T, axis=0, return_index=True, return_inverse=True)
+    group_of = group_of.ravel()
+    return [np.flatnonzero(group_of == k).tolist() for k in np.argsort(first)]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The observations of a history, with the good ones marked.
+
+    Attributes:
+        trials: Complete, then pruned, then running observations.
+        numbers: Their trial numbers.
+        good: Which of them are good.
+        n_done: How many are complete or pruned.
+        n_running: How many are running (always bad).
+        threshold: The worst good value (one objective), else ``None``.
+        worst_rank: The worst Pareto rank among the good (several objectives), else ``None``.
+        incumbent: The best complete trial (one objective), else ``None``.
+    """
+
+    trials: tuple[FrozenTrial, ...]
+    numbers: np.ndarray
+    good: np.ndarray
+    n_done: int
+    n_running: int
+    threshold: float | None
+    worst_rank: int | None
+    incumbent: FrozenTrial | None
+
+
+def split_history(
+    history: History,
+    current: int,
+    gamma: tuple[float, int, str],
+    use_pruned: bool,
+    liar: bool,
+) -> Split:
+    """Return the observations of ``history`` split into good and bad.
+
+    Args:
+        history: The study's trials.
+        current: The number of the trial being proposed (never an observation).
+        gamma: ``(gamma, gamma_max, rule)`` for :func:`n_good`.
+        use_pruned: Rank PRUNED trials after the complete ones (else ignore them).
+        liar: Add the other RUNNING trials that have parameters, as bad observations.
+    """
+    signs = np.array([-1.0 if d is Direction.MAXIMIZE else 1.0 for d in history.directions])
+    complete = [t for t in history.completed if t.values is not None]
+    pruned = [t for t in history.trials if t.state is TrialState.PRUNED and use_pruned]
+    n_done = len(complete) + len(pruned)
+    k = n_good(n_done, *gamma)
+    f = np.array([t.values for t in complete], dtype=float).reshape(-1, len(signs)) * signs
+    threshold: float | None = None
+    worst_rank: int | None = None
+    incumbent = None
+    if len(signs) == 1:
+        steps = np.array([-1 if t.last_step is None else t.last_step for t in pruned])
+        last = [t.intermediate[t.last_step] if t.last_step is not None else np.nan for t in pruned]
+        good = split_ranked(f[:, 0], steps, signs[0] * np.array(last, dtype=float), k)
+        if good[: len(complete)].any():
+            threshold = float(signs[0] * f[good[: len(complete)], 0].max())
+            incumbent = complete[int(np.argmin(f[:, 0]))]
+    else:
+        mask, worst_rank = split_pareto(f, min(k, len(complete)))
+        good = np.concatenate([mask, np.zeros(len(pruned), dtype=bool)])
+    running = [t for t in history.running if t.number != current and t.params] if liar else []
+    good = np.concatenate([good, np.zeros(len(running), dtype=bool)])
+    trials = (*complete, *pruned, *running)
+    numbers = np.array([t.number for t in trials], dtype=int)
+    return Split(trials, numbers, good, n_done, len(running), threshold, worst_rank, incumbent)

@@ -68,7 +68,7 @@ def _log_mass_tail(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):
             approx = -0.5 * mid * mid - _LOG_SQRT_2PI + np.log(hi - lo)
         out = np.where(narrow, approx, out)
-    return out
+    return np.asarray(out, dtype=float)
 
 
 def log_pdf(
@@ -100,4 +100,7 @@ def sample(
     p = cdf_lo + u * (cdf_hi - cdf_lo)
     with np.errstate(over="ignore", invalid="ignore"):
         x = mu + sigma * ndtri(np.clip(p, 1e-300, 1.0 - 1e-16))
-    return np.clip(np.nan_to_num(x, nan=0.5 * (low + high)), low, high)
+    out: np.ndarray = np.clip(
+        np.nan_to_num(np.asarray(x, dtype=float), nan=0.5 * (low + high)), low, high
+    )
+    return out
