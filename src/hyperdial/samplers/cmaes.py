@@ -343,14 +343,14 @@ class CmaEsSampler(Sampler):
             if len(members) < run.params.popsize:
                 break
             members = sorted(members, key=_finish_order)[: run.params.popsize]
-            xs = np.array([_evaluated(t, dims) for t in members])
             values = np.array([_value(t, sign) for t in members])
-            signature = (tuple(t.number for t in members), values.tobytes(), xs.tobytes())
+            signature = (values.tobytes(), *(_signature(t, dims) for t in members))
             k = len(checkpoints)
             if k < len(cached) and cached[k][0] == signature:
                 run = cached[k][1]
             else:
                 cached = []
+                xs = np.array([_evaluated(t, dims) for t in members])
                 run = self._advance(run, dims, stream, xs, values)
             checkpoints.append((signature, run))
         if len(self._runs) >= _MAX_CACHED_RUNS:
@@ -448,6 +448,16 @@ def _finish_order(trial: FrozenTrial) -> tuple[datetime, int]:
     if finished.tzinfo is None:
         finished = finished.replace(tzinfo=timezone.utc)
     return finished, trial.number
+
+
+def _signature(trial: FrozenTrial, dims: _Dims) -> tuple[object, ...]:
+    """Return what :func:`_evaluated` and the rank of ``trial`` depend on, cheaply."""
+    return (
+        trial.number,
+        tuple(trial.sampler_meta["x"]),  # a list: checked by _tag
+        tuple((type(v), v) for v in (trial.params.get(n) for n in dims.names)),
+        tuple(trial.distributions.get(n) == d for n, d in zip(dims.names, dims.dists)),
+    )
 
 
 def _evaluated(trial: FrozenTrial, dims: _Dims) -> np.ndarray:
