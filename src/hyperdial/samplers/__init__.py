@@ -1,6 +1,6 @@
 """Samplers: algorithms that propose parameters from the history of a study.
 
-The model-based samplers (``AutoSampler``, ``GPSampler``, ``TPESampler``) are imported on first
+The model-based samplers (``AutoSampler``, ``CmaEsSampler``, ``GPSampler``, ``TPESampler``) are imported on first
 use, so ``import hyperdial`` stays quick.
 """
 
@@ -17,11 +17,13 @@ from hyperdial.samplers.sequential import SequentialSampler
 
 if TYPE_CHECKING:
     from hyperdial.samplers.auto import AutoSampler
+    from hyperdial.samplers.cmaes import CmaEsSampler
     from hyperdial.samplers.gp import GPSampler
     from hyperdial.samplers.tpe import TPEConfig, TPESampler
 
 __all__ = [
     "AutoSampler",
+    "CmaEsSampler",
     "GPSampler",
     "GridSampler",
     "QMCSampler",
@@ -36,6 +38,7 @@ __all__ = [
 
 _LAZY = {
     "AutoSampler": "hyperdial.samplers.auto",
+    "CmaEsSampler": "hyperdial.samplers.cmaes",
     "GPSampler": "hyperdial.samplers.gp",
     "TPEConfig": "hyperdial.samplers.tpe",
     "TPESampler": "hyperdial.samplers.tpe",
