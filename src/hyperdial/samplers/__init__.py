@@ -1,7 +1,7 @@
 """Samplers: algorithms that propose parameters from the history of a study.
 
-The model-based samplers (``AutoSampler``, ``CmaEsSampler``, ``GPSampler``, ``TPESampler``) are imported on first
-use, so ``import hyperdial`` stays quick.
+The model-based samplers (``AutoSampler``, ``CmaEsSampler``, ``GPSampler``, ``TPESampler``)
+are imported on first use, so ``import hyperdial`` stays quick.
 """
 
 from __future__ import annotations
