@@ -41,15 +41,21 @@ class GPSampler(Sampler):
     parameters on the log scale) with a Matern-5/2 kernel with one lengthscale per parameter
     (Snoek, Larochelle and Adams, 2012, "Practical Bayesian Optimization of Machine Learning
     Algorithms", arXiv:1206.2944; Rasmussen and Williams, 2006, "Gaussian Processes for
-    Machine Learning"). How each part works:
+    Machine Learning"), plus a random linear-and-quadratic trend on the numeric parameters.
+    How each part works:
 
     * **Outputs** are centred and scaled robustly, then warped by a Yeo-Johnson power
       transform fitted by maximum likelihood: a strictly increasing map that pulls in heavy
       tails and outliers (e.g. a loss spanning decades, or a few diverged runs) so that they
       neither flatten the model elsewhere nor pass for noise.
-    * **Hyperparameters** (lengthscales, signal and noise variance) are MAP estimates under
-      log-normal priors, the lengthscales' scaled with the dimension (Hvarfner et al., 2024,
-      arXiv:2402.02229), found by multi-start L-BFGS-B with analytic gradients. After 200
+    * **Trend**: a stationary kernel reverts to the mean a few lengthscales away from the
+      data, so it cannot point into a basin it has only seen the rim of. The trend term (a
+      Bayesian regression on ``z`` and ``z**2`` per parameter, its two variances fitted like
+      the other hyperparameters) extrapolates such a basin; where the data show none, its
+      variances shrink to nothing.
+    * **Hyperparameters** (lengthscales, signal, noise and trend variances) are MAP estimates
+      under log-normal priors, the lengthscales' scaled with the dimension (Hvarfner et al.,
+      2024, arXiv:2402.02229), found by multi-start L-BFGS-B with analytic gradients. After 200
       observations they are refitted every 10-20 trials, warm-started from the fit stored in
       the previous trial's ``sampler_meta``; Cholesky factors are cached between
       suggestions in a way that never changes a result.
@@ -171,12 +177,13 @@ class GPSampler(Sampler):
     def _init_caches(self) -> None:
         self._lock = threading.Lock()
         self._encodings: dict[str, Encoding] = {}
+        self._rows: dict[str, dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]]] = {}
         self._sobol: dict[tuple[int, int], np.ndarray] = {}
         self._factors = _model.FactorCache()
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_encodings", "_sobol", "_factors"):
+        for key in ("_lock", "_encodings", "_rows", "_sobol", "_factors"):
             del state[key]
         return state
 
@@ -200,6 +207,7 @@ class GPSampler(Sampler):
             with self._lock:
                 if len(self._encodings) > 32:
                     self._encodings.clear()
+                    self._rows.clear()
                 self._encodings[key] = enc
         return key, enc
 
@@ -250,7 +258,9 @@ class GPSampler(Sampler):
             reason = "GP: no joint space yet, parameters drawn independently"
             return Suggestion({}, reason=reason, meta=meta)
         key, enc = self._encoding(space)
-        data = _model.collect(history, trial, enc)
+        with self._lock:
+            rows = self._rows.setdefault(key, {})
+        data = _model.collect(history, trial, enc, rows)
         n_startup = max(self.startup_trials(enc.n_params), 2)
         if len(data.y) < n_startup:
             return self._initial(history, trial, enc, known, len(data.y), n_startup, rng)
