@@ -325,6 +325,7 @@ def _mixed(trial):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", [_quadratic, _mixed], ids=["quadratic-4d", "mixed"])
 def test_tpe_beats_random_search_on_cheap_problems(objective):
     def best(sampler):

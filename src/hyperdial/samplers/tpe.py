@@ -120,15 +120,19 @@ class TPESampler(Sampler):
     improvement (Bergstra et al., 2011, "Algorithms for Hyper-Parameter Optimization",
     NeurIPS). With ``multivariate=True`` the estimators are joint, with product kernels and
     Scott's bandwidth, which captures interactions (Falkner et al., 2018, "BOHB: Robust and
-    Efficient Hyperparameter Optimization at Scale", ICML, arXiv:1807.01774); defaults follow
-    Watanabe (2023), "Tree-structured Parzen Estimator: Understanding Its Algorithm Components
-    and Their Roles for Better Empirical Performance", arXiv:2304.11127.
+    Efficient Hyperparameter Optimization at Scale", ICML, arXiv:1807.01774). The components
+    and the roles of their settings follow Watanabe (2023), "Tree-structured Parzen Estimator:
+    Understanding Its Algorithm Components and Their Roles for Better Empirical Performance",
+    arXiv:2304.11127; the defaults (joint kernels whose widths follow the spread of the
+    observations, floored at half the magic clip) were settled by measurement on benchmark
+    functions, continuous, mixed, conditional and noisy.
 
     Details:
         * Kernels: numeric parameters use normal kernels truncated to their range (on the log
           scale where asked), so the ends get a renormalised density; integers and stepped
           floats take the kernel's mass over their cell, so proposals are always on the grid.
-          Categorical parameters use Aitchison-Aitken kernels.
+          Categorical parameters use Aitchison-Aitken kernels that spread k / (n + k) of
+          their mass over the k choices, less as observations accumulate.
         * Prior: each estimator has one extra component of weight ``prior_weight``, uniform,
           or centred at a distribution's ``default`` in ``l`` (an expert's guess where good
           configurations lie). It is one component among many, so it fades as data grows.
@@ -143,8 +147,9 @@ class TPESampler(Sampler):
           last intermediate value (they are good only when few trials completed); FAILED
           trials are ignored.
         * Several objectives: the good set is whole non-dominated fronts, completed by
-          greedy hypervolume contribution (MOTPE; Ozaki et al., 2022, "Multiobjective
-          Tree-Structured Parzen Estimator", JAIR 73).
+          greedy hypervolume contribution (MOTPE; Ozaki et al., 2020, "Multiobjective
+          Tree-Structured Parzen Estimator for Computationally Expensive Optimization
+          Problems", GECCO, and 2022, JAIR 73).
 
     Args:
         n_startup_trials: Trials of initial design before the model is used.
@@ -167,6 +172,8 @@ class TPESampler(Sampler):
         >>> study.trials[-1].reason.startswith("TPE (multivariate)")
         True
     """
+
+    supports_multi_objective = True
 
     def __init__(
         self,
