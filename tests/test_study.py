@@ -355,3 +355,15 @@ def test_declared_space_after_define_by_run_gets_a_joint_proposal():
         study.tell(trial, params["a"])
     assert all("sobol point" in t.reason for t in study.trials)
     assert all(set(t.params) == {"n", "a", "b"} for t in study.trials)
+
+
+def test_history_snapshots_do_not_change_as_the_study_grows():
+    import pickle
+
+    study = hyperdial.create_study(seed=0)
+    study.optimize(quadratic, n_trials=3)
+    before = study.history()
+    study.optimize(quadratic, n_trials=2)
+    assert len(before.trials) == 3 and len(study.history().trials) == 5
+    assert before.trials[-1].number == 2 and before.trials[1:] == tuple(before.trials)[1:]
+    assert pickle.loads(pickle.dumps(before)).trials == before.trials

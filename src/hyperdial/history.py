@@ -2,14 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import overload
 
 from hyperdial._types import Direction
 from hyperdial.trial import FrozenTrial, TrialState
 
-__all__ = ["History", "dominates", "pareto_front"]
+__all__ = ["History", "TrialSequence", "dominates", "pareto_front"]
+
+
+class TrialSequence(Sequence[FrozenTrial]):
+    """An immutable view of trials: a frozen prefix of an append-only list, then the rest.
+
+    The study keeps finished trials in an append-only list (finished trials never change), so a
+    snapshot can share that list up to its current length instead of copying it on every ask.
+    Slices return tuples; pickling stores a plain tuple.
+    """
+
+    __slots__ = ("_head", "_n_head", "_rest")
+
+    def __init__(self, head: list[FrozenTrial], rest: Sequence[FrozenTrial] = ()) -> None:
+        self._head = head
+        self._n_head = len(head)
+        self._rest = tuple(rest)
+
+    def __len__(self) -> int:
+        return self._n_head + len(self._rest)
+
+    @overload
+    def __getitem__(self, index: int) -> FrozenTrial: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FrozenTrial, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FrozenTrial | tuple[FrozenTrial, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("trial index out of range")
+        if index < self._n_head:
+            return self._head[index]
+        return self._rest[index - self._n_head]
+
+    def __iter__(self) -> Iterator[FrozenTrial]:
+        head = self._head
+        for i in range(self._n_head):
+            yield head[i]
+        yield from self._rest
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"TrialSequence({list(self)!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (tuple, (tuple(self),))
 
 
 def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[Direction]) -> bool:
@@ -49,7 +107,7 @@ class History:
     """
 
     directions: tuple[Direction, ...]
-    trials: tuple[FrozenTrial, ...]
+    trials: Sequence[FrozenTrial]
 
     @property
     def n_objectives(self) -> int:

@@ -19,7 +19,7 @@ from hyperdial.exceptions import (
     NoCompletedTrialsError,
     TrialFinishedError,
 )
-from hyperdial.history import History
+from hyperdial.history import History, TrialSequence
 from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.space import Distribution, SearchSpace, cast_param
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
@@ -192,7 +192,7 @@ class Study:
                     break
             done = len(self._cache)
             rest = [t for t in fresh if t.number >= done]
-            return History(self.directions, tuple(self._cache) + tuple(rest))
+            return History(self.directions, TrialSequence(self._cache, rest))
 
     @property
     def trials(self) -> list[FrozenTrial]:
