@@ -251,6 +251,7 @@ def test_categorical_smoothing_shrinks_with_the_number_of_observations():
     np.testing.assert_allclose(categorical_smoothing(0, np.array([3, 5])), [1.0, 1.0])
     np.testing.assert_allclose(categorical_smoothing(9, np.array([3])), [0.25])
     assert categorical_smoothing(90, np.array([3]))[0] < categorical_smoothing(9, np.array([3]))[0]
+    np.testing.assert_allclose(categorical_smoothing(12, np.array([3]), per_choice=4.0), [0.5])
 
 
 def test_magic_clip_and_observation_weights():

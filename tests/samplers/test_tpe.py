@@ -85,6 +85,8 @@ def test_invalid_arguments_name_the_sampler_and_the_value(kwargs, message):
         {"gamma_rule": "cubic"},
         {"n_recent": 0},
         {"prior_sigma": 0},
+        {"categorical_pseudo_counts": (1.0,)},
+        {"categorical_pseudo_counts": (0.0, 1.0)},
     ],
 )
 def test_invalid_config_is_rejected(kwargs):

@@ -77,6 +77,11 @@ class TPEConfig:
             (``None``: all alike).
         use_pruned: Rank PRUNED trials by their last intermediate value after every complete
             trial (``True``), or ignore them (``False``).
+        categorical_pseudo_counts: Pseudo-observations per choice that the categorical kernels
+            of ``l`` and of ``g`` spread evenly (see
+            :func:`~hyperdial.samplers._math.parzen.categorical_smoothing`). The good trials
+            are few, so ``l`` is smoothed more: a branch of a conditional space that looked
+            bad early keeps being tried now and then instead of being abandoned.
 
     Example:
         >>> TPEConfig(gamma=0.15).gamma_max
@@ -92,6 +97,7 @@ class TPEConfig:
     consider_endpoints: bool = False
     n_recent: int | None = None
     use_pruned: bool = True
+    categorical_pseudo_counts: tuple[float, float] = (4.0, 1.0)
 
     def __post_init__(self) -> None:
         owner = "TPEConfig"
@@ -107,6 +113,11 @@ class TPEConfig:
         if self.n_recent is not None:
             _check_int(owner, "n_recent", self.n_recent, 1)
         _check_bool(owner, "use_pruned", self.use_pruned)
+        counts = self.categorical_pseudo_counts
+        if not isinstance(counts, tuple) or len(counts) != 2:
+            raise _fail(owner, "categorical_pseudo_counts", "a pair of numbers > 0", counts)
+        for count in counts:
+            _check_float(owner, "categorical_pseudo_counts", count, 0.0, math.inf, open_low=True)
 
 
 class TPESampler(Sampler):
@@ -131,8 +142,9 @@ class TPESampler(Sampler):
         * Kernels: numeric parameters use normal kernels truncated to their range (on the log
           scale where asked), so the ends get a renormalised density; integers and stepped
           floats take the kernel's mass over their cell, so proposals are always on the grid.
-          Categorical parameters use Aitchison-Aitken kernels that spread k / (n + k) of
-          their mass over the k choices, less as observations accumulate.
+          Categorical parameters use Aitchison-Aitken kernels that spread a share
+          ``a k / (n + a k)`` of their mass over the ``k`` choices, less as observations
+          accumulate (``a`` is 4 in ``l`` and 1 in ``g``, see :class:`TPEConfig`).
         * Prior: each estimator has one extra component of weight ``prior_weight``, uniform,
           or centred at a distribution's ``default`` in ``l`` (an expert's guess where good
           configurations lie). It is one component among many, so it fades as data grows.
@@ -399,10 +411,10 @@ class TPESampler(Sampler):
         domain = _domain(num)
         n_choices = np.array([len(d.choices) for d in cats], dtype=int)
         below, above = (
-            self._estimator(cols[mask], split.numbers[mask], is_cat, domain, n_choices, prior)
-            for mask, prior in (
-                (have & split.good, self._prior(num, cats, expert=True)),
-                (have & ~split.good, self._prior(num, cats, expert=False)),
+            self._estimator(cols[mask], split.numbers[mask], is_cat, domain, n_choices, prior, g)
+            for mask, prior, g in (
+                (have & split.good, self._prior(num, cats, expert=True), True),
+                (have & ~split.good, self._prior(num, cats, expert=False), False),
             )
         )
         u, c = below.sample(rng, self.n_ei_candidates)
@@ -427,6 +439,7 @@ class TPESampler(Sampler):
         domain: parzen.Domain,
         n_choices: np.ndarray,
         prior: parzen.Prior,
+        good: bool = True,
     ) -> parzen.ParzenEstimator:
         """Fit one Parzen estimator to ``rows`` (numeric unit values and choice indices)."""
         u, c = rows[:, ~is_cat], rows[:, is_cat].astype(int)
@@ -453,7 +466,9 @@ class TPESampler(Sampler):
             domain=domain,
             n_choices=n_choices.tolist(),
             sigma=sigma,
-            cat_smoothing=parzen.categorical_smoothing(float(weights.sum()), n_choices),
+            cat_smoothing=parzen.categorical_smoothing(
+                float(weights.sum()), n_choices, self.config.categorical_pseudo_counts[not good]
+            ),
             prior=prior,
         )
 

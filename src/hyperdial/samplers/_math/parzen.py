@@ -168,16 +168,16 @@ def scott_bandwidths(
     return np.asarray(factor * pooled * max(total, 1.0) ** (-1.0 / (n_dims + 4)), dtype=float)
 
 
-def categorical_smoothing(n: float, n_choices: np.ndarray) -> np.ndarray:
-    """Return the share ``k / (n + k)`` an observation's kernel spreads over all ``k`` choices.
+def categorical_smoothing(n: float, n_choices: np.ndarray, per_choice: float = 1.0) -> np.ndarray:
+    """Return the share ``a k / (n + a k)`` a kernel spreads evenly over its ``k`` choices.
 
-    Together the ``n`` kernels spread the mass of ``k`` pseudo-observations, one per choice:
-    a choice no observation has keeps a share that shrinks as ``1 / n``. A large set (the bad
-    trials) is thus smoothed less than a small one (the good trials), so a choice tried rarely
-    and badly is not ruled out for good.
+    Together the ``n`` kernels spread the mass of ``a = per_choice`` pseudo-observations per
+    choice: a choice no observation has keeps a share that shrinks as ``1 / n``. A large set
+    (the bad trials) is thus smoothed less than a small one (the good trials), so a choice
+    tried rarely and badly is not ruled out for good.
     """
-    k = np.asarray(n_choices, dtype=float)
-    return k / (max(n, 0.0) + k)
+    ak = per_choice * np.asarray(n_choices, dtype=float)
+    return ak / (max(n, 0.0) + ak)
 
 
 def magic_clip(n: int) -> float:
