@@ -70,6 +70,7 @@ _LOG_LS_BOUNDS = (math.log(5e-3), math.log(1e3))
 _LOG_SIGNAL_BOUNDS = (math.log(5e-2), math.log(20.0))
 _MAX_LOG_NOISE = math.log(2.0)
 _LOG_TREND_BOUNDS = (math.log(1e-8), math.log(10.0))
+_LAMBDA_BOUNDS = (0.5, 2.0)
 #: theta = [log l_1..l_d, log signal_var, log noise_var, log trend_lin, log trend_sq]
 N_EXTRA = 4
 _SIGNAL, _NOISE, _LIN, _SQ = -4, -3, -2, -1
@@ -490,7 +491,12 @@ def _yeo_johnson_inverse(t: np.ndarray, lam: float) -> np.ndarray:
 
 
 def _yeo_johnson_lambda(z: np.ndarray) -> float:
-    """Return the maximum-likelihood Yeo-Johnson exponent in ``[-2, 4]``."""
+    """Return the maximum-likelihood Yeo-Johnson exponent in ``[0.5, 2]``.
+
+    The bounds keep the warp from stretching either tail by more than a power of 1.5 or
+    squashing it by more than a log: a stronger stretch of the good tail makes the best point
+    look like a deep isolated well and the search sticks to it.
+    """
     n = len(z)
     slog = float(np.sum(np.sign(z) * np.log1p(np.abs(z))))
 
@@ -501,6 +507,6 @@ def _yeo_johnson_lambda(z: np.ndarray) -> float:
             return math.inf
         return 0.5 * n * math.log(var) - (lam - 1.0) * slog
 
-    result = scipy.optimize.minimize_scalar(nll, bounds=(-2.0, 4.0), method="bounded")
+    result = scipy.optimize.minimize_scalar(nll, bounds=_LAMBDA_BOUNDS, method="bounded")
     lam = float(result.x)
     return lam if math.isfinite(lam) and nll(lam) <= nll(1.0) else 1.0

@@ -45,9 +45,10 @@ class GPSampler(Sampler):
     How each part works:
 
     * **Outputs** are centred and scaled robustly, then warped by a Yeo-Johnson power
-      transform fitted by maximum likelihood: a strictly increasing map that pulls in heavy
-      tails and outliers (e.g. a loss spanning decades, or a few diverged runs) so that they
-      neither flatten the model elsewhere nor pass for noise.
+      transform fitted by maximum likelihood (exponent bounded to ``[0.5, 2]``): a strictly
+      increasing map that pulls in heavy tails and outliers (e.g. a loss spanning decades,
+      or a few diverged runs) so that they neither flatten the model elsewhere nor pass for
+      noise, without stretching the best values into a well the search cannot leave.
     * **Trend**: a stationary kernel reverts to the mean a few lengthscales away from the
       data, so it cannot point into a basin it has only seen the rim of. The trend term (a
       Bayesian regression on ``z`` and ``z**2`` per parameter, its two variances fitted like
@@ -93,7 +94,9 @@ class GPSampler(Sampler):
         n_startup_trials: Trials of the initial design; default ``min(max(5, 2 d), 20)``
             for ``d`` parameters.
         acquisition: ``"logei"`` (log expected improvement) or ``"ucb"``.
-        prior_weight: ``beta`` of piBO; ``0`` ignores the defaults in the acquisition.
+        prior_weight: ``beta`` of piBO; ``0`` ignores the defaults in the acquisition. The
+            default, 1, lets a default steer the first model-based trials but not trap the
+            search in a basin it points to wrongly.
         prior_width: Standard deviation of the default's Gaussian in the unit cube.
         deterministic_objective: Fix the noise near zero and take the best observed value as
             the incumbent.
@@ -118,7 +121,7 @@ class GPSampler(Sampler):
         seed: int | None = None,
         n_startup_trials: int | None = None,
         acquisition: str = "logei",
-        prior_weight: float = 10.0,
+        prior_weight: float = 1.0,
         prior_width: float = 0.15,
         deterministic_objective: bool = False,
         trust_region: bool | None = None,
