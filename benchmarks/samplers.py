@@ -602,7 +602,8 @@ def render_regret(
         "objective of uniformly random configurations (1 = no better than a typical random "
         "configuration, 0 = optimum found). Cells show mean ± standard error over seeds; the "
         "best mean per row is in bold; lower is better. The noisy problem is scored on the "
-        "noise-free value of the best configuration evaluated so far.",
+        "noise-free value of the best configuration evaluated so far. For the scikit-learn "
+        "problems f* is the best value known (see `problems.py`).",
         "",
         "Samplers: " + ", ".join(f"{s.label} (`{s.key}`)" for s in samplers) + ".",
     ]
@@ -699,6 +700,13 @@ def _notes(results: Sequence[RunResult], problems: Sequence[Problem], n_trials: 
     for sampler, messages in sorted(by_sampler.items()):
         for message, probs in messages.items():
             out.append(f"- † `{sampler}` on {', '.join(sorted(probs))}: {message}")
+    for p in problems:
+        seen = [v for r in results if r.task.problem == p.name for v in r.values if v == v]
+        if seen and min(seen) < p.f_star - 1e-9 * max(1.0, abs(p.f_star)):
+            out.append(
+                f"- A run found {min(seen):.10g} on {p.name}, below the best-known "
+                f"f* = {p.f_star:.10g}; its regret counts as 0."
+            )
     errors: dict[tuple[str, str], list[str]] = {}
     for r in results:
         if r.error:
