@@ -116,8 +116,24 @@ def test_the_first_trial_takes_the_defaults_then_the_design_is_random():
     ]
     history, current = _history(trials)
     second = sampler.sample(history, current, space, _rng())
-    assert second.reason == "initial design: random 3 of 10"
-    assert second.meta == {"phase": "initial", "design": "random", "index": 3}
+    assert second.reason == "initial design: stratified 3 of 10"
+    assert second.meta == {"phase": "initial", "design": "stratified", "index": 3}
+
+
+def test_the_initial_design_fills_one_stratum_per_trial():
+    space = SearchSpace({"x": Float(0.0, 1.0), "n": Int(1, 1000, log=True)})
+
+    def objective(trial):
+        if trial.number % 2:  # define-by-run and declared suggestions share the design
+            return trial.suggest_float("x", 0.0, 1.0) + trial.suggest_int("n", 1, 1000, log=True)
+        params = trial.suggest_space(space)
+        return params["x"] + params["n"]
+
+    study = hyperdial.create_study(sampler=TPESampler(seed=1, n_startup_trials=8))
+    study.optimize(objective, n_trials=8)
+    for name, dist in space.items():
+        units = [hyperdial.space.to_unit(dist, t.params[name]) for t in study.trials]
+        assert sorted(int(u * 8) for u in units) == list(range(8)), name
 
 
 def test_a_study_starts_at_the_defaults():

@@ -124,7 +124,8 @@ class TPESampler(Sampler):
     """Tree-structured Parzen Estimator: sample where good trials are denser than bad ones.
 
     After an initial design of ``n_startup_trials`` (the first trial takes the distributions'
-    ``default`` values where given, the rest are uniform at random), the finished trials are
+    ``default`` values where given; the others fill the free strata of a Latin hypercube
+    grown one trial at a time from the history, at random within them), the finished trials are
     split into the best ``gamma`` share (good) and the rest (bad). A Parzen estimator is fitted
     to each, ``l(x)`` to the good and ``g(x)`` to the bad, and of ``n_ei_candidates`` draws
     from ``l`` the one with the largest ``l(x) / g(x)`` is proposed, which maximises expected
@@ -300,12 +301,34 @@ class TPESampler(Sampler):
         if split.n_done < self.n_startup_trials or not split.trials:
             if dist.default is not None and not _seen(history, trial, [name]):
                 return dist.default
-            return from_unit(dist, float(rng.random()))
+            return from_unit(dist, self._design_unit(name, dist, split, rng))
         col = self._column(name, dist, split.trials)
         values, _ = self._sample_group([name], [dist], [col], split, rng)
         return values[name]
 
     # ------------------------------------------------------------------ phases
+    def _design_unit(
+        self, name: str, dist: Distribution, split: tpe_split.Split, rng: np.random.Generator
+    ) -> float:
+        """Return a point of the initial design for ``name``, in the unit interval.
+
+        The interval is cut into ``n_startup_trials`` strata and the point lands in one no
+        other trial occupies (a Latin hypercube built one trial at a time, from the history
+        alone), at a random place inside it; once every stratum is taken, anywhere.
+        """
+        n = self.n_startup_trials
+        col = self._column(name, dist, split.trials)
+        col = col[~np.isnan(col)]
+        if isinstance(dist, Categorical):
+            col = (col + 0.5) / len(dist.choices)
+        taken = np.zeros(max(n, 1), dtype=bool)
+        taken[np.clip((col * n).astype(int), 0, max(n - 1, 0))] = True
+        free = np.flatnonzero(~taken)
+        if n < 2 or free.size == 0:
+            return float(rng.random())
+        k = int(free[int(rng.integers(free.size))])
+        return (k + float(rng.random())) / n
+
     def _initial(
         self,
         history: History,
@@ -321,10 +344,10 @@ class TPESampler(Sampler):
         drawn: dict[str, ParamValue] = {}
         for name in names:
             dist = space[name]
-            u = float(rng.random())
+            u = self._design_unit(name, dist, split, rng)
             default = dist.default if use_defaults else None
             drawn[name] = default if default is not None else from_unit(dist, u)
-        kind = "defaults" if use_defaults else "random"
+        kind = "defaults" if use_defaults else "stratified"
         index = split.n_done + 1
         reason = f"initial design: {kind} {index} of {self.n_startup_trials}"
         meta: dict[str, JSON] = {"phase": "initial", "design": kind, "index": index}
