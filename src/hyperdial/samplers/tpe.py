@@ -234,12 +234,6 @@ class TPESampler(Sampler):
         self.__dict__.update(state)
         self._init_caches()
 
-    def __repr__(self) -> str:
-        return (
-            f"TPESampler(n_startup_trials={self.n_startup_trials}, multivariate="
-            f"{self.multivariate}, group={self.group}, seed={self.seed!r})"
-        )
-
     # ------------------------------------------------------------------ the contract
     def infer_space(self, history: History) -> SearchSpace:
         """Return the parameters seen in completed trials, with their latest distributions.
@@ -431,7 +425,7 @@ class TPESampler(Sampler):
         is_cat = np.array([isinstance(d, Categorical) for d in dists])
         num = [d for d in dists if isinstance(d, (Float, Int))]
         cats = [d for d in dists if isinstance(d, Categorical)]
-        domain = _domain(num)
+        domain = parzen.Domain.of(num)
         n_choices = np.array([len(d.choices) for d in cats], dtype=int)
         below, above = (
             self._estimator(cols[mask], split.numbers[mask], is_cat, domain, n_choices, prior, g)
@@ -549,18 +543,6 @@ def _to_model(dist: Distribution, value: object) -> float:
     if isinstance(dist, Categorical):
         return float(dist.index(value))
     return to_unit(dist, value)  # type: ignore[arg-type]
-
-
-def _domain(num: Sequence[Float | Int]) -> parzen.Domain:
-    n_cells = np.zeros(len(num), dtype=int)
-    log_low = np.zeros(len(num))
-    log_high = np.zeros(len(num))
-    for i, d in enumerate(num):
-        if isinstance(d, Int) and d.log and d.high > d.low:
-            log_low[i], log_high[i] = d.low, d.high
-        elif isinstance(d, Int) or d.step is not None or d.high == d.low:
-            n_cells[i] = d.n_grid or 1
-    return parzen.Domain(n_cells, log_low, log_high)
 
 
 def _seen(history: History, trial: FrozenTrial, names: Sequence[str]) -> bool:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdial.samplers._math import truncnorm
+from hyperdial.space import Float, Int
 
 __all__ = [
     "Domain",
@@ -66,6 +67,19 @@ class Domain:
         """Return a domain of ``n_dims`` continuous dimensions."""
         zeros = np.zeros(n_dims)
         return cls(np.zeros(n_dims, dtype=int), zeros, zeros)
+
+    @classmethod
+    def of(cls, dists: Sequence[Float | Int]) -> Domain:
+        """Return the domain of distributions as :func:`hyperdial.space.to_unit` maps them."""
+        n_cells = np.zeros(len(dists), dtype=int)
+        log_low = np.zeros(len(dists))
+        log_high = np.zeros(len(dists))
+        for i, d in enumerate(dists):
+            if isinstance(d, Int) and d.log and d.high > d.low:
+                log_low[i], log_high[i] = d.low, d.high
+            elif isinstance(d, Int) or d.step is not None or d.high == d.low:
+                n_cells[i] = d.n_grid or 1
+        return cls(n_cells, log_low, log_high)
 
     @property
     def n_dims(self) -> int:
