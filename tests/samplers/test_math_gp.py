@@ -7,6 +7,7 @@ import pytest
 from scipy.optimize import approx_fprime
 
 from hyperdial.samplers._math import acquisition, gp, kernels
+from hyperdial.samplers.gp._warp import OutputWarp
 
 RNG_SEED = 0
 
@@ -218,7 +219,7 @@ def test_deterministic_fit_keeps_the_noise_at_its_floor():
 def test_output_warp_is_increasing_invertible_and_tames_outliers():
     rng = np.random.default_rng(4)
     y = np.concatenate([rng.random(30), [1e4]])
-    warp = gp.OutputWarp.fit(y)
+    warp = OutputWarp.fit(y)
     t = warp.transform(y)
     assert np.all(np.diff(t[np.argsort(y)]) > 0)
     np.testing.assert_allclose(warp.inverse(t), y, rtol=1e-6, atol=1e-9)
@@ -228,7 +229,7 @@ def test_output_warp_is_increasing_invertible_and_tames_outliers():
 
 
 def test_output_warp_of_constant_values_is_finite():
-    warp = gp.OutputWarp.fit(np.full(5, 3.0))
+    warp = OutputWarp.fit(np.full(5, 3.0))
     assert np.all(np.isfinite(warp.transform(np.full(5, 3.0))))
 
 

@@ -119,6 +119,7 @@ def _lbfgs(
     scale: np.ndarray,
     frozen: np.ndarray,
     base: np.ndarray,
+    max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refine the relaxed columns of every start jointly (a separable sum) with L-BFGS-B."""
     act = np.zeros((len(X0), enc.dim), dtype=bool)
@@ -143,7 +144,7 @@ def _lbfgs(
         return -float(values.sum()), -grads
 
     result = scipy.optimize.minimize(
-        fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 200}
+        fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": max_iter}
     )
     X1 = X0.copy()
     X1[rows, flat] = np.clip(result.x * sc, lower[flat], upper[flat])
@@ -210,6 +211,7 @@ def maximize(
     center: np.ndarray | None = None,
     n_candidates: int = 2048,
     n_starts: int = 5,
+    max_iter: int = 200,
 ) -> tuple[np.ndarray, float]:
     """Return the best canonical row found and its acquisition value.
 
@@ -226,6 +228,7 @@ def maximize(
         center: The trust region's centre, to draw candidates as its perturbations.
         n_candidates: Size of the quasi-random candidate set.
         n_starts: Candidates refined by local search.
+        max_iter: L-BFGS-B iterations per refinement.
     """
     pad = np.zeros(enc.dim - enc.n_params)
     lo = np.concatenate([lower, pad])
@@ -246,7 +249,7 @@ def maximize(
     max_moves = 4 + 2 * len(enc.discrete)
     for _ in range(3):
         if free.any():
-            Xs, fs = _lbfgs(acq, enc, Xs, fs, free, lo, hi, scale, frozen, base)
+            Xs, fs = _lbfgs(acq, enc, Xs, fs, free, lo, hi, scale, frozen, base, max_iter)
         if not enc.discrete:
             break
         Xs, fs, moved = _climb(acq, enc, Xs, fs, frozen, base, max_moves)

@@ -13,11 +13,12 @@ from hyperdial._types import JSON, ParamValue
 from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers._math.acquisition import log_ei, lower_confidence_bound
-from hyperdial.samplers._math.gp import GPPosterior, OutputWarp, add_points, predict
+from hyperdial.samplers._math.gp import GPPosterior, add_points, predict
 from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.samplers.gp import _model, _trust_region
 from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.samplers.gp._optimize import maximize
+from hyperdial.samplers.gp._warp import OutputWarp
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import FrozenTrial
@@ -367,7 +368,8 @@ class GPSampler(Sampler):
         row, value = maximize(
             acq, enc, rng, lower=lower, upper=upper, base=base, frozen=frozen, seeds=seeds,
             scale=ls, center=center,
-            n_candidates=2048 if n <= 400 else 1024, n_starts=5 if n <= 400 else 3,
+            n_candidates=2048 if n <= 400 else 512, n_starts=5 if n <= 400 else 2,
+            max_iter=200 if n <= 400 else 40,
         )  # fmt: skip
         params = enc.decode(row, known)
         out = {k: v for k, v in params.items() if k not in known}
