@@ -805,11 +805,19 @@ class RunInfo:
         """Return the report's header lines."""
         label = "Command" if len(self.commands) == 1 else "Commands (results merged)"
         runs = "; ".join(dict.fromkeys(self.environments))
-        return [
+        lines = [
             f"{label}: " + " and ".join(f"`{c}`" for c in self.commands),
             "",
             f"Run: {runs}. Wall time {self.wall_s / 60:.1f} min with {self.jobs} job(s).",
         ]
+        if len(self.commands) > 1:
+            lines += [
+                "",
+                "Each command ran the code of its own commit (in order above), so samplers "
+                "from different commands may have run different versions of shared parts "
+                "(e.g. the GP inside a later AutoSampler is newer than an earlier GPSampler).",
+            ]
+        return lines
 
 
 def save_raw(
