@@ -76,8 +76,25 @@ class Sampler(ABC):
     #: Whether the sampler handles studies with several objectives.
     supports_multi_objective: bool = True
 
+    #: Attributes holding in-memory caches (never results): left out when the sampler is
+    #: pickled or copied, and rebuilt by :meth:`_init_caches`.
+    _caches: tuple[str, ...] = ()
+
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = seed
+
+    def _init_caches(self) -> None:  # noqa: B027 - optional hook
+        """Create the attributes named in ``_caches`` (called by subclasses and on unpickling)."""
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        for key in self._caches:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._init_caches()
 
     def infer_space(self, history: History) -> SearchSpace:
         """Return the joint space for define-by-run studies (default: the intersection)."""

@@ -147,6 +147,8 @@ class CmaEsSampler(Sampler):
 
     supports_multi_objective = False
 
+    _caches = ("_runs",)
+
     def __init__(
         self,
         *,
@@ -185,21 +187,12 @@ class CmaEsSampler(Sampler):
             )
         self._default_independent = independent_sampler is None
         self.independent_sampler = independent_sampler or RandomSampler(seed=self.seed)
-        self._init_cache()
+        self._init_caches()
 
-    def _init_cache(self) -> None:
+    def _init_caches(self) -> None:
         # (space key, stream) -> [(signature of a generation's trials, run after it), ...].
         # A run is reused only when every generation before it matched too.
         self._runs: dict[tuple[int, int], list[tuple[tuple[object, ...], _Run]]] = {}
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state.pop("_runs", None)
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._init_cache()
 
     def __repr__(self) -> str:
         return (

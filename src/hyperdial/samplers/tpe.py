@@ -188,6 +188,8 @@ class TPESampler(Sampler):
 
     supports_multi_objective = True
 
+    _caches = ("_split_cache", "_memo", "_lock")
+
     def __init__(
         self,
         *,
@@ -223,16 +225,6 @@ class TPESampler(Sampler):
         self._split_cache: tuple[History, int, tpe_split.Split] | None = None
         self._memo: dict[tuple[str, Distribution], dict[tuple[type, object], float]] = {}
         self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        for key in ("_split_cache", "_memo", "_lock"):
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._init_caches()
 
     # ------------------------------------------------------------------ the contract
     def infer_space(self, history: History) -> SearchSpace:

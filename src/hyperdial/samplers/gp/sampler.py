@@ -116,6 +116,8 @@ class GPSampler(Sampler):
 
     supports_multi_objective = False
 
+    _caches = ("_lock", "_encodings", "_rows", "_sobol", "_factors")
+
     def __init__(
         self,
         *,
@@ -184,16 +186,6 @@ class GPSampler(Sampler):
         self._rows: dict[str, dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]]] = {}
         self._sobol: dict[tuple[int, int], np.ndarray] = {}
         self._factors = _model.FactorCache()
-
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        for key in ("_lock", "_encodings", "_rows", "_sobol", "_factors"):
-            del state[key]
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._init_caches()
 
     def __repr__(self) -> str:
         return (
