@@ -8,10 +8,12 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hyperdial import _writebehind
 from hyperdial._types import JSON, Direction, ParamValue
 from hyperdial.exceptions import (
     DuplicatedStudyError,
@@ -83,6 +85,8 @@ class _TrialContext:
         "enqueued",
         "history",
         "reason",
+        "pending",
+        "write_lock",
     )
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -94,6 +98,24 @@ class _TrialContext:
         self.meta_written: Suggestion | None = None  # the proposal whose meta is stored
         self.enqueued = False
         self.reason = ""  # the reason last written
+        self.pending: TrialUpdate | None = None  # buffered writes (see _writebehind)
+        self.write_lock = threading.Lock()
+
+
+def _merge(first: TrialUpdate | None, then: TrialUpdate) -> TrialUpdate:
+    """Return one update doing ``first`` and then ``then`` (later values win)."""
+    if first is None:
+        return then
+    return TrialUpdate(
+        state=then.state if then.state is not None else first.state,
+        values=then.values if then.values is not None else first.values,
+        params={**first.params, **then.params},
+        intermediate={**first.intermediate, **then.intermediate},
+        user_attrs={**first.user_attrs, **then.user_attrs},
+        reason=then.reason if then.reason is not None else first.reason,
+        sampler_meta={**first.sampler_meta, **then.sampler_meta},
+        error=then.error if then.error is not None else first.error,
+    )
 
 
 class Study:
@@ -123,10 +145,11 @@ class Study:
         self._lock = threading.RLock()
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
         self._stop_flag = threading.Event()
+        self._buffered: dict[int, Trial] = {}  # trials with writes not yet made, by number
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_stop_flag", "_cache"):
+        for key in ("_lock", "_stop_flag", "_cache", "_buffered"):
             del state[key]
         return state
 
@@ -135,6 +158,7 @@ class Study:
         self._lock = threading.RLock()
         self._cache = []
         self._stop_flag = threading.Event()
+        self._buffered = {}
 
     def __repr__(self) -> str:
         return f"Study(name={self.study_name!r}, directions={[d.value for d in self.directions]})"
@@ -261,13 +285,11 @@ class Study:
             >>> trial.suggest_float("x", 0, 1)
             0.5
         """
-        frozen: FrozenTrial | None = None
         if fixed is None:
-            frozen = self._storage.claim_waiting_trial(self.study_id)
+            frozen = self._storage.claim_or_create_trial(self.study_id, TrialTemplate())
         else:
             _check_json("Study.ask", "fixed", dict(fixed))
-        if frozen is None:
-            template = TrialTemplate(fixed_params=dict(fixed or {}))
+            template = TrialTemplate(fixed_params=dict(fixed))
             frozen = self._storage.create_trial(self.study_id, template)
         context = _TrialContext(self._rng(frozen.number))
         context.enqueued = fixed is None and bool(frozen.fixed_params)
@@ -352,17 +374,59 @@ class Study:
         else:
             context.reason = reason
             update = TrialUpdate(params=values, reason=reason, sampler_meta=meta)
-        self._storage.update_trial(trial.trial_id, update)
+        delay = self._storage.write_behind_s
+        if delay <= 0:
+            self._storage.update_trial(trial.trial_id, update)
+            return
+        with context.write_lock:
+            first = context.pending is None
+            context.pending = _merge(context.pending, update)
+            if first:
+                with self._lock:
+                    self._buffered[trial.number] = trial
+        if first:
+            _writebehind.schedule(delay, lambda: self._write(trial, None))
+
+    def _write(
+        self, trial: Trial, update: TrialUpdate | None, *, finish: bool = False
+    ) -> FrozenTrial | None:
+        """Write ``update`` with the trial's buffered writes in one storage call.
+
+        With ``finish``, ``update`` finishes the trial and the final record is returned.
+        """
+        context = trial._context
+        with context.write_lock if context is not None else nullcontext():
+            pending = None
+            if context is not None:
+                pending, context.pending = context.pending, None
+                if pending is not None:
+                    with self._lock:
+                        self._buffered.pop(trial.number, None)
+            if update is None and pending is None:
+                return None
+            merged = update if pending is None else _merge(pending, update or TrialUpdate())
+            assert merged is not None
+            try:
+                if finish:
+                    return self._storage.finish_trial(trial.trial_id, merged)
+                self._storage.update_trial(trial.trial_id, merged)
+            except Exception:
+                if update is None and context is not None:  # a deferred write: keep its data
+                    context.pending = pending
+                    with self._lock:
+                        self._buffered[trial.number] = trial
+                raise
+        return None
 
     def _report(self, trial: Trial, value: float, step: int) -> None:
-        self._storage.update_trial(trial.trial_id, TrialUpdate(intermediate={step: value}))
+        self._write(trial, TrialUpdate(intermediate={step: value}))
 
     def _should_prune(self, trial: Trial) -> bool:
         return False
 
     def _set_user_attr(self, trial: Trial, key: str, value: JSON) -> None:
         _check_json("Trial.set_user_attr", f"the value of {key!r}", value)
-        self._storage.update_trial(trial.trial_id, TrialUpdate(user_attrs={key: value}))
+        self._write(trial, TrialUpdate(user_attrs={key: value}))
 
     def tell(
         self,
@@ -387,7 +451,14 @@ class Study:
         Raises:
             TrialFinishedError: the trial was already told.
         """
-        frozen = self._resolve(trial)
+        handle = trial if isinstance(trial, Trial) else None
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            handle = self._buffered.get(trial)
+        if handle is not None:
+            trial_id, number = handle.trial_id, handle.number
+        else:
+            frozen = self._resolve(trial)
+            trial_id, number = frozen.trial_id, frozen.number
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAILED
             if values is None and error is None:
@@ -402,23 +473,26 @@ class Study:
                 checked = check_values(values, len(self.directions))
             except InvalidValueError as exc:
                 state, error = TrialState.FAILED, str(exc)
-                _logger.warning("Trial %d failed: %s", frozen.number, exc)
+                _logger.warning("Trial %d failed: %s", number, exc)
         elif state is TrialState.PRUNED:
-            current = self._storage.get_trial(frozen.trial_id)
+            current = self._storage.get_trial(trial_id)
             if current.intermediate and len(self.directions) == 1:
                 checked = (current.intermediate[max(current.intermediate)],)
         elif error is None and values is not None:
             error = f"told FAILED with values {values!r}"
         update = TrialUpdate(state=state, values=checked, error=error)
         try:
-            self._storage.update_trial(frozen.trial_id, update)
+            if handle is not None:
+                final = self._write(handle, update, finish=True)
+            else:
+                final = self._storage.finish_trial(trial_id, update)
         except TrialFinishedError:
-            current = self._storage.get_trial(frozen.trial_id)
+            current = self._storage.get_trial(trial_id)
             raise TrialFinishedError(
                 f"Trial {current.number} is already finished ({current.state.name}); "
                 "tell() can be called once per trial."
             ) from None
-        final = self._storage.get_trial(frozen.trial_id)
+        assert final is not None
         if type(self._sampler).on_trial_end is not Sampler.on_trial_end:
             self._sampler.on_trial_end(self.history(), final)
         return final

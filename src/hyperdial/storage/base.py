@@ -80,7 +80,16 @@ class TrialUpdate:
 
 
 class Storage(ABC):
-    """Where studies and trials live. See the module docstring for the contract."""
+    """Where studies and trials live. See the module docstring for the contract.
+
+    Attributes:
+        write_behind_s: How long a study may hold the parameters a running trial suggests
+            before writing them (they also go with the trial's next write, whichever comes
+            first); 0 writes each at once. Databases batch them: every write is a round trip
+            and a commit.
+    """
+
+    write_behind_s: float = 0.0
 
     @abstractmethod
     def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:
@@ -106,9 +115,20 @@ class Storage(ABC):
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         """Atomically move the oldest WAITING trial to RUNNING and return it, or ``None``."""
 
+    def claim_or_create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+        """Claim the oldest WAITING trial as :meth:`claim_waiting_trial` does, or else create
+        a trial from ``template`` as :meth:`create_trial` does; return it."""
+        claimed = self.claim_waiting_trial(study_id)
+        return claimed if claimed is not None else self.create_trial(study_id, template)
+
     @abstractmethod
     def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
         """Apply ``update`` atomically; raise ``TrialFinishedError`` if the trial is finished."""
+
+    def finish_trial(self, trial_id: int, update: TrialUpdate) -> FrozenTrial:
+        """Apply ``update`` (which finishes the trial) and return the final record."""
+        self.update_trial(trial_id, update)
+        return self.get_trial(trial_id)
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial:

@@ -103,6 +103,16 @@ def _claim_then_create(storage: Storage, study_id: int, n: int) -> tuple[list[in
     return claimed, numbers
 
 
+def _claim_or_create(storage: Storage, study_id: int, n: int) -> list[tuple[int, int, str]]:
+    """Call ``claim_or_create_trial`` ``n`` times (in a worker); return id, number, state."""
+    made = []
+    for _ in range(n):
+        trial = storage.claim_or_create_trial(study_id, TrialTemplate())
+        made.append((trial.trial_id, trial.number, trial.state.name))
+    storage.close()
+    return made
+
+
 class StorageConformance:
     """Checks of the :class:`~hyperdial.storage.Storage` contract; subclass to run them.
 
@@ -266,6 +276,17 @@ class StorageConformance:
         numbers = sorted(number for _, made in results for number in made)
         assert numbers == list(range(20, 100))
         assert storage.count_trials(study_id) == 100
+        # Claiming or else creating in one call: each waiting trial goes to one worker.
+        waiting = {storage.create_trial(study_id, _WAITING).trial_id for _ in range(20)}
+        with multiprocessing.get_context("spawn").Pool(4) as pool:
+            rows = pool.starmap(_claim_or_create, [(storage, study_id, 10)] * 4)
+        started = [row for made in rows for row in made]
+        assert {state for _, _, state in started} == {"RUNNING"}
+        assert {trial_id for trial_id, _, _ in started} >= waiting
+        assert len({trial_id for trial_id, _, _ in started}) == 40
+        assert sorted(n for _, n, _ in started if n >= 120) == list(range(120, 140))
+        assert storage.count_trials(study_id) == 140
+        assert storage.count_trials(study_id, [TrialState.WAITING]) == 0
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -285,6 +306,27 @@ class StorageConformance:
         again = storage.claim_waiting_trial(study_id)
         assert again is not None and again.trial_id == second.trial_id
         assert storage.claim_waiting_trial(study_id) is None
+
+    def test_claim_or_create_claims_the_oldest_then_creates(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        first = storage.create_trial(
+            study_id, TrialTemplate(state=TrialState.WAITING, fixed_params={"x": 0.5})
+        )
+        second = storage.create_trial(study_id, _WAITING)
+        template = TrialTemplate(budget=3, parent=1, user_attrs={"k": [1, "a"]})
+        claimed = storage.claim_or_create_trial(study_id, template)
+        assert claimed.trial_id == first.trial_id and claimed.state is TrialState.RUNNING
+        assert _same(dict(claimed.fixed_params), {"x": 0.5}) and claimed.started_at is not None
+        assert storage.get_trial(first.trial_id) == claimed
+        again = storage.claim_or_create_trial(study_id, template)
+        assert again.trial_id == second.trial_id and again.budget is None
+        made = storage.claim_or_create_trial(study_id, template)
+        assert made.number == 2 and made.state is TrialState.RUNNING
+        assert made.budget == 3.0 and made.parent == 1
+        assert _same(dict(made.user_attrs), {"k": [1, "a"]}) and made.started_at is not None
+        assert storage.get_trial(made.trial_id) == made
+        with pytest.raises(StudyNotFoundError):
+            storage.claim_or_create_trial(study_id + 1000, template)
 
     def test_claim_waiting_trial_is_atomic_under_threads(self, storage: Storage) -> None:
         study_id = storage.create_study("a", _MIN).study_id
@@ -449,6 +491,27 @@ class StorageConformance:
         assert storage.get_trials(study_id, min_number=7) == []
         assert storage.get_trials(study_id, states=[]) == []
         assert all(storage.get_trial(t.trial_id) == t for t in everything)
+
+    def test_reads_from_a_number_match_a_full_read(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        for i in range(6):
+            trial = storage.create_trial(study_id, TrialTemplate(user_attrs={"i": i}))
+            params = {f"p{j}": (Int(0, 9), (i + j) % 10) for j in range(i % 4)}
+            steps = {step: float(i * step) for step in range(i % 3)}
+            storage.update_trial(trial.trial_id, TrialUpdate(params=params, reason=f"r{i}"))
+            if steps:
+                storage.update_trial(trial.trial_id, TrialUpdate(intermediate=steps))
+            if i % 2:
+                storage.update_trial(
+                    trial.trial_id, TrialUpdate(state=TrialState.COMPLETE, values=[float(i)])
+                )
+        everything = storage.get_trials(study_id)
+        assert [len(t.params) for t in everything] == [0, 1, 2, 3, 0, 1]
+        assert [len(t.intermediate) for t in everything] == [0, 1, 2, 0, 1, 2]
+        for k in range(7):
+            assert storage.get_trials(study_id, min_number=k) == everything[k:]
+        assert [storage.get_trial(t.trial_id) for t in everything] == everything
+        assert [list(t.params) for t in everything][3] == ["p0", "p1", "p2"]
 
     def test_count_trials(self, storage: Storage) -> None:
         study_id = storage.create_study("a", _MIN).study_id

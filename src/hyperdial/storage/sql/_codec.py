@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +25,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _STATES = {state.value: state for state in TrialState}
 _EMPTY = FrozenDict()
 _CACHE_MAX = 4096
+_N_TRIAL_COLUMNS = 13  # len(_queries.TRIAL_COLUMNS), the columns Decoder.trial reads
 
 Params = dict[int, tuple[dict[str, Any], dict[str, Distribution]]]
 Steps = dict[int, dict[int, float]]
@@ -137,6 +138,23 @@ class Decoder:
             else:
                 steps.setdefault(trial_id, {})[pos] = float(value)
         return params, steps
+
+    def joined(self, rows: Sequence[Any], start: int) -> list[FrozenTrial]:
+        """Return the trials of rows from ``Queries.*_with_children``.
+
+        Each row holds the trial columns from index ``start`` (``None`` id: no trial), then one
+        child row (``None`` trial id: no child).
+        """
+        end = start + _N_TRIAL_COLUMNS
+        params, steps = self.children(row[end:] for row in rows if row[end] is not None)
+        found: list[FrozenTrial] = []
+        last = None
+        for row in rows:
+            trial_id = row[start]
+            if trial_id is not None and trial_id != last:
+                last = trial_id
+                found.append(self.trial(row[start:end], params, steps))
+        return found
 
     @staticmethod
     def trial(row: Any, params: Params, steps: Steps) -> FrozenTrial:

@@ -40,20 +40,38 @@ TRIAL_COLUMNS = (
     trials.c.finished_at,
 )
 
-_PG_CREATE_TRIAL = """
-WITH bump AS (
-    UPDATE hyperdial_studies SET next_number = next_number + 1 WHERE id = :study_id
+# Bump the study's counter (when ``{guard}`` holds) and insert a trial with the old value.
+_PG_BUMP = """bump AS (
+    UPDATE hyperdial_studies SET next_number = next_number + 1
+    WHERE id = :study_id{guard}
     RETURNING next_number - 1 AS number
-)
-INSERT INTO hyperdial_trials (study_id, number, state, budget, parent, reason, fixed_params_json,
-                    user_attrs_json, sampler_meta_json, started_at)
+)"""
+_PG_INSERT = """INSERT INTO hyperdial_trials (study_id, number, state, budget, parent, reason,
+    fixed_params_json, user_attrs_json, sampler_meta_json, started_at)
 SELECT CAST(:study_id AS INTEGER), bump.number, CAST(:state AS VARCHAR),
        CAST(:budget AS DOUBLE PRECISION), CAST(:parent AS INTEGER), CAST(:reason AS TEXT),
        CAST(:fixed_params_json AS TEXT), CAST(:user_attrs_json AS TEXT),
        CAST(:sampler_meta_json AS TEXT), CAST(:started_at AS BIGINT)
 FROM bump
-RETURNING id, number
-"""
+RETURNING id, number"""
+
+_PG_CREATE_TRIAL = "WITH " + _PG_BUMP.format(guard="") + "\n" + _PG_INSERT
+
+# Claim the oldest WAITING trial (rows 1) or else create one (row 0): one round trip.
+_PG_CLAIM_OR_CREATE = f"""WITH waiting AS (
+    SELECT id FROM hyperdial_trials
+    WHERE study_id = :study_id AND state = 'WAITING'
+    ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE hyperdial_trials SET state = 'RUNNING', started_at = CAST(:started_at AS BIGINT)
+    WHERE id IN (SELECT id FROM waiting) AND state = 'WAITING'
+    RETURNING id, number
+), {_PG_BUMP.format(guard=" AND NOT EXISTS (SELECT 1 FROM claimed)")}, created AS (
+{_PG_INSERT}
+)
+SELECT id, number, 1 FROM claimed
+UNION ALL
+SELECT id, number, 0 FROM created"""
 
 # The SQL types of the trial columns a one-statement write may also set.
 _PG_CHANGE_TYPES = {
@@ -201,6 +219,7 @@ class Queries:
         )
         self.insert_trial = trials.insert()
         self.pg_create_trial = sa.text(_PG_CREATE_TRIAL)
+        self.pg_claim_or_create = sa.text(_PG_CLAIM_OR_CREATE)
         oldest_waiting = (
             sa.select(trials.c.id)
             .where(trials.c.study_id == study, trials.c.state == "WAITING")
@@ -248,7 +267,6 @@ class Queries:
         )
 
         # Reading trials.
-        self.trial_by_id = sa.select(*TRIAL_COLUMNS).where(trials.c.id == trial)
         on = sa.and_(trials.c.study_id == studies.c.id, trials.c.number >= b("b_min"))
         in_states = trials.c.state.in_(b("b_states", expanding=True))
         # The outer join tells an unknown study (no row) from one without trials (a NULL row).
@@ -274,6 +292,24 @@ class Queries:
         self.children_by_scope = _children(
             trial_params.c.trial_id.in_(scope), trial_intermediate.c.trial_id.in_(scope)
         )
+        # One round trip for a few trials: each trial row carries one child (or NULLs).
+        one = _children(trial_params.c.trial_id == trial, trial_intermediate.c.trial_id == trial)
+        self.trial_with_children = self._joined(
+            sa.select(*TRIAL_COLUMNS).where(trials.c.id == trial), one, trials
+        )
+        recent = sa.select(trials.c.id).where(
+            trials.c.study_id == study, trials.c.number >= b("b_min")
+        )
+        many = _children(
+            trial_params.c.trial_id.in_(recent), trial_intermediate.c.trial_id.in_(recent)
+        )
+        self.recent_trials_with_children = self._joined(
+            sa.select(studies.c.id, *TRIAL_COLUMNS)
+            .select_from(studies.outerjoin(trials, on))
+            .where(studies.c.id == study),
+            many,
+            trials,
+        )
         count_on = trials.c.study_id == studies.c.id
         self.count_trials = (
             sa.select(studies.c.id, sa.func.count(trials.c.id))
@@ -286,6 +322,18 @@ class Queries:
             .select_from(studies.outerjoin(trials, sa.and_(count_on, in_states)))
             .where(studies.c.id == study)
             .group_by(studies.c.id)
+        )
+
+    @staticmethod
+    def _joined(
+        parents: sa.Select[Any], children: sa.CompoundSelect[Any], table: sa.Table
+    ) -> sa.Select[Any]:
+        """Return ``parents`` with ``CHILD_COLUMNS`` appended by an outer join on trial id."""
+        sub = children.order_by(None).subquery("c")
+        return (
+            parents.add_columns(*(sub.c[i] for i in range(len(sub.c))))
+            .outerjoin_from(table, sub, sub.c[0] == table.c.id)
+            .order_by(table.c.number, sub.c[1], sub.c[2])
         )
 
     def pg_add_children(

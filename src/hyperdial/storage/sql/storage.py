@@ -82,6 +82,8 @@ class SQLStorage(Storage):
         'demo'
     """
 
+    write_behind_s = 0.05
+
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
         if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
             raise TypeError(
@@ -275,24 +277,23 @@ class SQLStorage(Storage):
         connection.execute(self._q.set_counter, {**where, "b_next": number + 1})
         return int(number)
 
-    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
-        state = template.state
-        started = now_us() if state is TrialState.RUNNING else None
-        budget = None if template.budget is None else float(template.budget)
-        fixed = dumps("fixed_params", dict(template.fixed_params))
-        attrs = dumps("user_attrs", dict(template.user_attrs))
-
-        row = {
+    @staticmethod
+    def _trial_row(study_id: int, template: TrialTemplate) -> dict[str, Any]:
+        running = template.state is TrialState.RUNNING
+        return {
             "study_id": study_id,
-            "state": state.value,
-            "budget": budget,
+            "state": template.state.value,
+            "budget": None if template.budget is None else float(template.budget),
             "parent": template.parent,
             "reason": "",
-            "fixed_params_json": fixed,
-            "user_attrs_json": attrs,
+            "fixed_params_json": dumps("fixed_params", dict(template.fixed_params)),
+            "user_attrs_json": dumps("user_attrs", dict(template.user_attrs)),
             "sampler_meta_json": "{}",
-            "started_at": started,
+            "started_at": now_us() if running else None,
         }
+
+    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+        row = self._trial_row(study_id, template)
 
         def body(connection: sa.Connection) -> tuple[int, int]:
             if self._q.postgresql:  # one statement bumps the counter and inserts
@@ -305,16 +306,41 @@ class SQLStorage(Storage):
             return result.inserted_primary_key[0], number  # type: ignore[index]
 
         trial_id, number = self._run(body, _SINGLE if self._queries().postgresql else _WRITE)
+        return self._created(trial_id, number, template, row)
+
+    @staticmethod
+    def _created(
+        trial_id: int, number: int, template: TrialTemplate, row: dict[str, Any]
+    ) -> FrozenTrial:
         return FrozenTrial(
             trial_id=trial_id,
             number=number,
-            state=state,
-            fixed_params=json.loads(fixed),
-            budget=budget,
+            state=template.state,
+            fixed_params=json.loads(row["fixed_params_json"]),
+            budget=row["budget"],
             parent=template.parent,
-            user_attrs=json.loads(attrs),
-            started_at=to_datetime(started),
+            user_attrs=json.loads(row["user_attrs_json"]),
+            started_at=to_datetime(row["started_at"]),
         )
+
+    def claim_or_create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+        if not self._queries().postgresql or template.state is not TrialState.RUNNING:
+            return super().claim_or_create_trial(study_id, template)
+        row = self._trial_row(study_id, template)
+
+        def body(connection: sa.Connection) -> FrozenTrial:
+            found = connection.execute(self._q.pg_claim_or_create, row).first()
+            if found is None:
+                raise _study_not_found(study_id)
+            trial_id, number, claimed = found
+            if not claimed:
+                return self._created(trial_id, number, template, row)
+            trial = self._load_one(connection, trial_id)
+            assert trial is not None  # claimed under a row lock a moment ago
+            return trial
+
+        # The claim or the insert commits on its own; the read after it needs no transaction.
+        return self._run(body, _SINGLE)
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         def peek(connection: sa.Connection) -> int | None:
@@ -443,8 +469,8 @@ class SQLStorage(Storage):
         return [self._decoder.trial(row, params, steps) for row in rows]
 
     def _load_one(self, connection: sa.Connection, trial_id: int) -> FrozenTrial | None:
-        rows = connection.execute(self._q.trial_by_id, {"b_trial": trial_id}).all()
-        found = self._load(connection, rows, None)
+        rows = connection.execute(self._q.trial_with_children, {"b_trial": trial_id}).all()
+        found = self._decoder.joined(rows, 0)
         return found[0] if found else None
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
@@ -465,6 +491,16 @@ class SQLStorage(Storage):
         binds: dict[str, Any] = {"b_study": study_id, "b_min": min_number}
         if states is not None:
             binds["b_states"] = [TrialState(s).value for s in states]
+
+        def recent(connection: sa.Connection) -> list[FrozenTrial]:
+            rows = connection.execute(self._q.recent_trials_with_children, binds).all()
+            if not rows:
+                raise _study_not_found(study_id)
+            return self._decoder.joined(rows, 1)
+
+        if states is None and min_number > 0:
+            # Reading what is new since a cached prefix: usually a few trials, one round trip.
+            return self._run(recent, _READ)
 
         def body(connection: sa.Connection) -> list[FrozenTrial]:
             query = (
