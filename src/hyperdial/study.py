@@ -59,9 +59,9 @@ def _resolve_storage(storage: Storage | str | None) -> Storage:
 
 
 def _default_sampler() -> Sampler:
-    from hyperdial.samplers.random import RandomSampler
+    from hyperdial.samplers.auto import AutoSampler
 
-    return RandomSampler()
+    return AutoSampler()
 
 
 def _check_json(owner: str, what: str, value: object) -> None:
@@ -673,7 +673,8 @@ def create_study(
             or ``None`` for memory.
         direction: ``"minimize"`` (default) or ``"maximize"`` for one objective.
         directions: One direction per objective, for several.
-        sampler: How parameters are proposed (default: random search).
+        sampler: How parameters are proposed (default: :class:`~hyperdial.samplers.AutoSampler`,
+            which picks a method per study and says why in each trial's reason).
         seed: Fixes the sequence of suggestions; stored with the study.
         load_if_exists: Load a study of the same name instead of failing.
 

@@ -48,7 +48,7 @@ def test_tune_then_show_studies_export_and_enqueue(make_spec, db, run_cli, tmp_p
     first = document["trials"][0]
     assert first["params"] == dict(study.trials[0].params)
     assert first["values"] == [study.trials[0].value]
-    assert first["reason"] == "random" and first["started_at"].startswith("20")
+    assert first["reason"].startswith("auto: GP (") and first["started_at"].startswith("20")
 
     result = run_cli("enqueue", "demo", "-p", "x=0.25", "--param", "n=1", "--storage", db)
     assert result.exit_code == 0, result.output

@@ -52,7 +52,7 @@ NUMERIC = {"x": Float(0, 1), "y": Float(1e-3, 1, log=True), "n": Int(1, 8)}
     [
         pytest.param(_history(20, NUMERIC), "gp", "Gaussian process", id="small-numeric"),
         pytest.param(_history(300, NUMERIC), "tpe", "300 trials", id="large"),
-        pytest.param(_history(60, NUMERIC, seconds=0.001), "tpe", "objective takes", id="cheap"),
+        pytest.param(_history(60, NUMERIC, seconds=0.001), "gp", "Gaussian", id="cheap"),
         pytest.param(_history(20, NUMERIC, drop="x"), "tpe", "conditional", id="conditional"),
         pytest.param(
             _history(
@@ -63,10 +63,16 @@ NUMERIC = {"x": Float(0, 1), "y": Float(1e-3, 1, log=True), "n": Int(1, 8)}
             id="categorical",
         ),
         pytest.param(
-            _history(5, {f"x{i}": Float(0, 1) for i in range(50)}),
+            _history(5, {f"x{i}": Float(0, 1) for i in range(101)}),
             "tpe",
-            "50 parameters",
+            "101 parameters",
             id="dim",
+        ),
+        pytest.param(
+            _history(5, {f"x{i}": Float(0, 1) for i in range(100)}),
+            "gp",
+            "100 numeric-leaning parameters",
+            id="dim-100",
         ),
         pytest.param(
             _history(10, NUMERIC, directions=(Direction.MINIMIZE, Direction.MAXIMIZE)),
@@ -110,3 +116,7 @@ def test_advise_uses_the_time_budget():
     space = SearchSpace({"x": Float(0, 1)})
     advice = advise(space, timeout_s=60, seconds_per_trial=10, n_workers=2)
     assert "about 12 trials" in advice.reasons[0]
+    assert not advice.warnings
+    cheap = advise(space, timeout_s=60, seconds_per_trial=0.001)
+    assert any("TPESampler" in w for w in cheap.warnings)
+    assert not advise(space, n_trials=100, seconds_per_trial=0.001).warnings
