@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -103,19 +104,17 @@ class _TrialContext:
 
 
 def _merge(first: TrialUpdate | None, then: TrialUpdate) -> TrialUpdate:
-    """Return one update doing ``first`` and then ``then`` (later values win)."""
+    """Return one update doing ``first`` and then ``then`` (mappings merge, later values win)."""
     if first is None:
         return then
-    return TrialUpdate(
-        state=then.state if then.state is not None else first.state,
-        values=then.values if then.values is not None else first.values,
-        params={**first.params, **then.params},
-        intermediate={**first.intermediate, **then.intermediate},
-        user_attrs={**first.user_attrs, **then.user_attrs},
-        reason=then.reason if then.reason is not None else first.reason,
-        sampler_meta={**first.sampler_meta, **then.sampler_meta},
-        error=then.error if then.error is not None else first.error,
-    )
+    merged: dict[str, object] = {}
+    for f in dataclasses.fields(TrialUpdate):
+        a, b = getattr(first, f.name), getattr(then, f.name)
+        if isinstance(b, Mapping):
+            merged[f.name] = {**a, **b}
+        else:
+            merged[f.name] = b if b is not None else a
+    return TrialUpdate(**merged)  # type: ignore[arg-type]
 
 
 class Study:

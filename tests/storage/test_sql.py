@@ -99,6 +99,46 @@ def test_schema_is_created_on_first_use_and_matches_the_models(fresh_url):
         engine.dispose()
 
 
+def test_a_database_of_the_first_schema_is_upgraded_with_its_data(fresh_url):
+    from alembic import command
+
+    engine = _raw(fresh_url)
+    try:
+        with engine.begin() as connection:
+            config = sql_engine._alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO hyperdial_studies (name, directions_json, created_at, next_number) "
+                "VALUES ('old', '[\"minimize\"]', 0, 1)"
+            )
+            study_id = connection.exec_driver_sql("SELECT id FROM hyperdial_studies").scalar()
+            connection.exec_driver_sql(
+                "INSERT INTO hyperdial_trials (study_id, number, state, reason, "
+                "fixed_params_json, user_attrs_json, sampler_meta_json) "
+                f"VALUES ({study_id}, 0, 'RUNNING', '', '{{}}', '{{}}', '{{}}')"
+            )
+            trial_id = connection.exec_driver_sql("SELECT id FROM hyperdial_trials").scalar()
+            connection.exec_driver_sql(
+                "INSERT INTO hyperdial_trial_intermediate (trial_id, step, value) "
+                f"VALUES ({trial_id}, 1, '0.25')"
+            )
+        assert _version(fresh_url) == "0001"
+    finally:
+        engine.dispose()
+    storage = SQLStorage(fresh_url)
+    old = storage.get_trials(storage.get_study("old").study_id)
+    assert dict(old[0].intermediate) == {1: 0.25}
+    storage.update_trial(trial_id, TrialUpdate(intermediate={2: (0.1234567890123, -1e300)}))
+    assert dict(storage.get_trial(trial_id).intermediate) == {
+        1: 0.25,
+        2: (0.1234567890123, -1e300),
+    }
+    storage.close()
+    assert _version(fresh_url) == models.SCHEMA_HEAD
+
+
 def test_a_newer_schema_raises_and_is_left_untouched(fresh_url):
     storage = SQLStorage(fresh_url)
     study_id = storage.create_study("kept", MIN).study_id

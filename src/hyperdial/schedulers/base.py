@@ -17,7 +17,6 @@ trial's generator. Instances are picklable.
 
 from __future__ import annotations
 
-from abc import ABC
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -139,7 +138,7 @@ def value_at(trial: FrozenTrial, resource: float) -> float | tuple[float, ...] |
     return None
 
 
-class Scheduler(ABC):
+class Scheduler:
     """Decides when trials stop early and how new ones start; see the module docstring.
 
     Subclasses override :meth:`on_report`, :meth:`next_launch` or both. The defaults never

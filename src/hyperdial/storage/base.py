@@ -65,18 +65,22 @@ class TrialUpdate:
     """An atomic change to an unfinished trial; ``None`` or empty fields are left alone.
 
     ``params`` adds parameters (name to ``(distribution, value)``); ``intermediate`` adds or
-    overwrites steps; ``user_attrs`` and ``sampler_meta`` are merged; ``reason`` replaces.
-    Setting a finished ``state`` stamps ``finished_at``.
+    overwrites steps (a float, or a tuple of floats when the study has several objectives);
+    ``user_attrs``, ``sampler_meta`` and ``fixed_params`` are merged; ``reason``, ``budget``
+    and ``parent`` replace. Setting a finished ``state`` stamps ``finished_at``.
     """
 
     state: TrialState | None = None
     values: Sequence[float] | None = None
     params: Mapping[str, tuple[Distribution, ParamValue]] = field(default_factory=dict)
-    intermediate: Mapping[int, float] = field(default_factory=dict)
+    intermediate: Mapping[int, float | tuple[float, ...]] = field(default_factory=dict)
     user_attrs: Mapping[str, JSON] = field(default_factory=dict)
     reason: str | None = None
     sampler_meta: Mapping[str, JSON] = field(default_factory=dict)
     error: str | None = None
+    budget: float | None = None
+    parent: int | None = None
+    fixed_params: Mapping[str, ParamValue] = field(default_factory=dict)
 
 
 class Storage(ABC):

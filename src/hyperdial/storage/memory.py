@@ -204,6 +204,15 @@ class MemoryStorage(Storage):
                     **old.sampler_meta,
                     **copy.deepcopy(dict(update.sampler_meta)),
                 }
+            if update.fixed_params:
+                changes["fixed_params"] = {
+                    **old.fixed_params,
+                    **copy.deepcopy(dict(update.fixed_params)),
+                }
+            if update.budget is not None:
+                changes["budget"] = float(update.budget)
+            if update.parent is not None:
+                changes["parent"] = int(update.parent)
             if update.reason is not None:
                 changes["reason"] = update.reason
             if update.error is not None:

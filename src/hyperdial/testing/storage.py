@@ -429,6 +429,29 @@ class StorageConformance:
         assert math.isnan(stored.pop(3))
         assert _same(stored, {0: 1.0, 1: 0.25, 2: math.inf, 10**12: 1e-300})
 
+    def test_launch_fields_are_set_on_a_running_trial(self, storage: Storage) -> None:
+        trial = self._trial(storage, fixed_params={"a": 1})
+        update = TrialUpdate(
+            budget=9, parent=3, fixed_params={"lr": 0.1, "k": "x"}, user_attrs={"rung": 1}
+        )
+        storage.update_trial(trial.trial_id, update)
+        got = storage.get_trial(trial.trial_id)
+        assert got.budget == 9.0 and isinstance(got.budget, float) and got.parent == 3
+        assert _same(dict(got.fixed_params), {"a": 1, "lr": 0.1, "k": "x"})
+        assert _same(dict(got.user_attrs), {"rung": 1})
+        storage.update_trial(trial.trial_id, TrialUpdate(budget=27.5))
+        assert storage.get_trial(trial.trial_id).budget == 27.5
+
+    def test_intermediate_vectors_round_trip(self, storage: Storage) -> None:
+        study_id = storage.create_study("mo", [Direction.MINIMIZE, Direction.MAXIMIZE]).study_id
+        trial = storage.create_trial(study_id, TrialTemplate())
+        vectors = {0: (0.1, 2.0), 3: (1 / 3, -1e-300), 7: (5e300, 0.0)}
+        storage.update_trial(trial.trial_id, TrialUpdate(intermediate=vectors))
+        got = storage.get_trial(trial.trial_id).intermediate
+        assert dict(got) == vectors
+        assert all(type(v) is tuple and all(type(x) is float for x in v) for v in got.values())
+        assert storage.get_trials(study_id, min_number=0)[0].intermediate == got
+
     def test_values_reason_and_error(self, storage: Storage) -> None:
         trial = self._trial(storage)
         storage.update_trial(trial.trial_id, TrialUpdate(reason="first"))

@@ -94,6 +94,20 @@ def loads_value(text: str) -> Any:
     return json.loads(text)
 
 
+def dumps_step(value: float | Sequence[float]) -> str:
+    """Return the text of an intermediate value: ``repr`` of a float, a JSON list for several."""
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    return json.dumps([float(v) for v in value])
+
+
+def loads_step(text: str) -> float | tuple[float, ...]:
+    """Return the intermediate value stored as ``text`` (see :func:`dumps_step`)."""
+    if text.startswith("["):
+        return tuple(float(v) for v in json.loads(text))
+    return float(text)
+
+
 def _loads_values(text: str) -> tuple[float, ...]:
     # json.dumps of a list of floats: "[1.0, -Infinity, NaN]"; float() reads every item.
     return () if text == "[]" else tuple(map(float, text[1:-1].split(",")))
@@ -136,7 +150,7 @@ class Decoder:
                 entry[0][name] = loads_value(value)
                 entry[1][name] = self.distribution(dist_json)
             else:
-                steps.setdefault(trial_id, {})[pos] = float(value)
+                steps.setdefault(trial_id, {})[pos] = loads_step(value)
         return params, steps
 
     def joined(self, rows: Sequence[Any], start: int) -> list[FrozenTrial]:

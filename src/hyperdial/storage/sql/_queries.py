@@ -80,6 +80,8 @@ _PG_CHANGE_TYPES = {
     "reason": "TEXT",
     "error": "TEXT",
     "finished_at": "BIGINT",
+    "budget": "DOUBLE PRECISION",
+    "parent": "INTEGER",
 }
 
 
@@ -246,6 +248,7 @@ class Queries:
                 trials.c.user_attrs_json,
                 trials.c.sampler_meta_json,
                 trials.c.started_at,
+                trials.c.fixed_params_json,
             )
             .where(trials.c.id == trial)
             .with_for_update()

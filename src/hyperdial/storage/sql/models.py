@@ -31,7 +31,7 @@ __all__ = [
     "trials",
 ]
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 """The newest Alembic revision this code knows; the database must be at this revision."""
 
 NAME_LENGTH = 255
@@ -119,5 +119,6 @@ trial_intermediate = sa.Table(
         primary_key=True,
     ),
     sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("value", sa.String(32), nullable=False),
+    # repr() of a float, or a JSON list of floats when a study has several objectives
+    sa.Column("value", _Text, nullable=False),
 )

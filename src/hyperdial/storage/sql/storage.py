@@ -23,7 +23,14 @@ from hyperdial.exceptions import (
 )
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
 from hyperdial.storage.sql import _engine
-from hyperdial.storage.sql._codec import Decoder, check_name, dumps, now_us, to_datetime
+from hyperdial.storage.sql._codec import (
+    Decoder,
+    check_name,
+    dumps,
+    dumps_step,
+    now_us,
+    to_datetime,
+)
 from hyperdial.storage.sql._queries import UNFINISHED, Queries
 from hyperdial.trial import FrozenTrial, TrialState
 
@@ -387,14 +394,24 @@ class SQLStorage(Storage):
             changes["reason"] = update.reason
         if update.error is not None:
             changes["error"] = update.error
+        if update.budget is not None:
+            changes["budget"] = float(update.budget)
+        if update.parent is not None:
+            changes["parent"] = int(update.parent)
         params = []
         for name, (dist, value) in update.params.items():
             check_name("parameter names", name)
             params.append((name, json.dumps(dist.to_json()), dumps(f"param {name!r}", value)))
-        steps = [(int(step), repr(float(value))) for step, value in update.intermediate.items()]
+        steps = [(int(step), dumps_step(value)) for step, value in update.intermediate.items()]
         attrs = dumps("user_attrs", dict(update.user_attrs)) if update.user_attrs else None
         meta = dumps("sampler_meta", dict(update.sampler_meta)) if update.sampler_meta else None
-        locked = attrs is not None or meta is not None or update.state is TrialState.RUNNING
+        fixed = dumps("fixed_params", dict(update.fixed_params)) if update.fixed_params else None
+        locked = (
+            attrs is not None
+            or meta is not None
+            or fixed is not None
+            or update.state is TrialState.RUNNING
+        )
         q = self._queries()
 
         if q.postgresql and not locked and bool(params) != bool(steps):
@@ -414,8 +431,12 @@ class SQLStorage(Storage):
                 row = connection.execute(q.lock_trial, this).first()
                 if row is None or row[1] not in UNFINISHED:
                     self._raise_unwritable(connection, trial_id)
-                _, _, old_attrs, old_meta, started_at = row  # type: ignore[misc]
+                _, _, old_attrs, old_meta, started_at, old_fixed = row  # type: ignore[misc]
                 merged = dict(changes)
+                if fixed is not None:
+                    merged["fixed_params_json"] = json.dumps(
+                        {**json.loads(old_fixed), **json.loads(fixed)}
+                    )
                 if attrs is not None:
                     merged["user_attrs_json"] = json.dumps(
                         {**json.loads(old_attrs), **json.loads(attrs)}
