@@ -10,6 +10,7 @@ import pytest
 
 import hyperdial
 
+
 def _modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(hyperdial.__path__, "hyperdial."):
