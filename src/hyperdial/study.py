@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import secrets
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hyperdial import _writebehind
-from hyperdial._types import JSON, Direction, ParamValue
+from hyperdial._types import JSON, Direction, FrozenDict, ParamValue
 from hyperdial.exceptions import (
     DuplicatedStudyError,
     InvalidValueError,
@@ -24,7 +26,9 @@ from hyperdial.exceptions import (
 )
 from hyperdial.history import History, TrialSequence
 from hyperdial.samplers.base import Sampler, Suggestion
+from hyperdial.schedulers.base import Launch, NoScheduler, Scheduler
 from hyperdial.space import Distribution, SearchSpace, cast_param
+from hyperdial.storage.artifacts import ArtifactStore, LocalArtifactStore
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
 from hyperdial.trial import FrozenTrial, Trial, TrialState, check_values
 
@@ -45,6 +49,7 @@ Objective = Callable[[Trial], object]
 Callback = Callable[["Study", FrozenTrial], None]
 
 _SEED_ATTR = "seed"
+_ARTIFACTS_ATTR = "artifact_root"
 
 
 def _resolve_storage(storage: Storage | str | None) -> Storage:
@@ -88,6 +93,8 @@ class _TrialContext:
         "reason",
         "pending",
         "write_lock",
+        "launch_reason",
+        "prune_reason",
     )
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -101,6 +108,8 @@ class _TrialContext:
         self.reason = ""  # the reason last written
         self.pending: TrialUpdate | None = None  # buffered writes (see _writebehind)
         self.write_lock = threading.Lock()
+        self.launch_reason = ""  # why the scheduler started the trial as it did
+        self.prune_reason = ""  # why the scheduler stopped it
 
 
 def _merge(first: TrialUpdate | None, then: TrialUpdate) -> TrialUpdate:
@@ -136,10 +145,18 @@ class Study:
         storage: Storage,
         sampler: Sampler,
         seed: int,
+        scheduler: Scheduler | None = None,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         self._info = info
         self._storage = storage
         self._sampler = sampler
+        self._scheduler = scheduler if scheduler is not None else NoScheduler()
+        kind = type(self._scheduler)
+        self._launches = kind.next_launch is not Scheduler.next_launch
+        self._prunes = kind.on_report is not Scheduler.on_report
+        self._models_by_fidelity = kind.model_history is not Scheduler.model_history
+        self._artifacts = artifacts
         self._seed = seed
         self._lock = threading.RLock()
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
@@ -187,6 +204,11 @@ class Study:
     def sampler(self) -> Sampler:
         """Return the sampler proposing parameters."""
         return self._sampler
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Return the scheduler that stops trials early and launches promotions."""
+        return self._scheduler
 
     @property
     def seed(self) -> int:
@@ -292,9 +314,43 @@ class Study:
             frozen = self._storage.create_trial(self.study_id, template)
         context = _TrialContext(self._rng(frozen.number))
         context.enqueued = fixed is None and bool(frozen.fixed_params)
+        if fixed is None and not context.enqueued and self._launches:
+            frozen, context.launch_reason = self._launch(frozen)
         trial = Trial(self, frozen)
         trial._context = context  # per-trial state rides on the handle: no lookup, no lock
         return trial
+
+    def _launch(self, frozen: FrozenTrial) -> tuple[FrozenTrial, str]:
+        """Apply the scheduler's :class:`~hyperdial.schedulers.Launch` to a new trial."""
+        history = self.history()
+        before = History(self.directions, [t for t in history.trials if t.number != frozen.number])
+        rng = np.random.default_rng([self._seed, frozen.number, 1])  # not the sampler's stream
+        launch = self._scheduler.next_launch(before, frozen.number, rng)
+        if not isinstance(launch, Launch):
+            raise TypeError(
+                f"{type(self._scheduler).__name__}.next_launch must return a Launch; "
+                f"got {type(launch).__name__}."
+            )
+        if not (launch.params or launch.user_attrs) and launch.budget is None:
+            if launch.parent is None:
+                return frozen, launch.reason
+        _check_json("Launch", "params", dict(launch.params))
+        _check_json("Launch", "user_attrs", dict(launch.user_attrs))
+        update = TrialUpdate(
+            budget=launch.budget,
+            parent=launch.parent,
+            fixed_params=dict(launch.params),
+            user_attrs=dict(launch.user_attrs),
+        )
+        self._storage.update_trial(frozen.trial_id, update)  # at once: other workers look
+        launched = dataclasses.replace(
+            frozen,
+            budget=frozen.budget if launch.budget is None else float(launch.budget),
+            parent=frozen.parent if launch.parent is None else int(launch.parent),
+            fixed_params=FrozenDict({**frozen.fixed_params, **launch.params}),
+            user_attrs={**frozen.user_attrs, **launch.user_attrs},
+        )
+        return launched, launch.reason
 
     def _context(self, trial: Trial) -> _TrialContext:
         context = trial._context
@@ -323,7 +379,7 @@ class Study:
         )
         if context.joint is None or declared_late:
             # A declared space met after define-by-run suggestions gets its own joint proposal.
-            history = context.history = self.history()
+            history = context.history = self._model_history()
             joint_space = space if space is not None else self._sampler.infer_space(history)
             current = history.by_number(trial.number)
             context.joint = self._sampler.sample(history, current, joint_space, context.rng)
@@ -345,8 +401,12 @@ class Study:
         for name, source in context.sources.items():
             by_source.setdefault(source, []).append(name)
         parts = []
+        if context.launch_reason:
+            parts.append(context.launch_reason)
         if "fixed" in by_source:
             who = "enqueued by user" if context.enqueued else "fixed"
+            if context.launch_reason and not context.enqueued:
+                who = "from the scheduler"
             parts.append(f"{who}: {', '.join(by_source['fixed'])}")
         joint_reason = context.joint.reason if context.joint is not None else ""
         if "joint" in by_source and joint_reason:
@@ -417,11 +477,61 @@ class Study:
                 raise
         return None
 
-    def _report(self, trial: Trial, value: float, step: int) -> None:
+    def _report(self, trial: Trial, value: float | tuple[float, ...], step: int) -> None:
+        n = len(self.directions)
+        if (n == 1) == isinstance(value, tuple) or (n > 1 and len(value) != n):  # type: ignore[arg-type]
+            expected = "one number" if n == 1 else f"a sequence of {n} numbers, one per objective"
+            raise InvalidValueError(
+                f"Trial.report: this study has {n} objective(s); report {expected}; got {value!r}."
+            )
         self._write(trial, TrialUpdate(intermediate={step: value}))
 
     def _should_prune(self, trial: Trial) -> bool:
-        return False
+        if not self._prunes or not trial.intermediate:
+            return False
+        step = max(trial.intermediate)
+        history = self.history()
+        decision = self._scheduler.on_report(
+            history, history.by_number(trial.number), step, trial.intermediate[step]
+        )
+        if decision.prune:
+            reason = decision.reason or f"{type(self._scheduler).__name__} at step {step}"
+            self._context(trial).prune_reason = reason
+        return bool(decision.prune)
+
+    def _model_history(self) -> History:
+        history = self.history()
+        if self._models_by_fidelity:
+            return self._scheduler.model_history(history)
+        return history
+
+    def _checkpoint_key(self, number: int) -> str:
+        return f"{self.study_name}/{number}/checkpoint"
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """Return where the study's checkpoints go (see ``create_study(artifacts=...)``)."""
+        store = self._artifacts
+        if store is None:
+            with self._lock:
+                if self._artifacts is None:
+                    self._artifacts = _default_artifacts(self._storage, self.study_id)
+                store = self._artifacts
+        return store
+
+    def _save_checkpoint(self, trial: Trial, obj: object) -> None:
+        self.artifacts.save(self._checkpoint_key(trial.number), obj)
+
+    def _load_checkpoint(self, trial: Trial) -> object:
+        store = self.artifacts
+        for number in (trial.number, trial.parent):
+            if number is None:
+                continue
+            try:
+                return store.load(self._checkpoint_key(number))
+            except KeyError:
+                continue
+        return None
 
     def _set_user_attr(self, trial: Trial, key: str, value: JSON) -> None:
         _check_json("Trial.set_user_attr", f"the value of {key!r}", value)
@@ -475,8 +585,11 @@ class Study:
                 _logger.warning("Trial %d failed: %s", number, exc)
         elif state is TrialState.PRUNED:
             current = self._storage.get_trial(trial_id)
-            if current.intermediate and len(self.directions) == 1:
-                checked = (current.intermediate[max(current.intermediate)],)
+            if current.intermediate:
+                last = current.intermediate[max(current.intermediate)]
+                checked = last if isinstance(last, tuple) else (last,)
+            if error is None and handle is not None:
+                error = self._context(handle).prune_reason or None
         elif error is None and values is not None:
             error = f"told FAILED with values {values!r}"
         update = TrialUpdate(state=state, values=checked, error=error)
@@ -637,6 +750,46 @@ def _check_sampler(sampler: Sampler, n_objectives: int) -> None:
         )
 
 
+def _check_scheduler(scheduler: Scheduler | None, n_objectives: int) -> None:
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, Scheduler):
+        raise TypeError(
+            f"scheduler must be a hyperdial Scheduler; got {type(scheduler).__name__}."
+        )
+    if n_objectives > 1 and not scheduler.supports_multi_objective:
+        raise InvalidValueError(
+            f"{type(scheduler).__name__} handles one objective; this study has {n_objectives}. "
+            "Choose a scheduler with a Pareto-aware rule (e.g. ASHA or Hyperband)."
+        )
+
+
+def _artifact_store(
+    artifacts: ArtifactStore | str | os.PathLike[str] | None, storage: Storage, study_id: int
+) -> ArtifactStore | None:
+    """Resolve ``artifacts``; a directory given here is remembered with the study."""
+    if artifacts is None or isinstance(artifacts, ArtifactStore):
+        return artifacts
+    if not isinstance(artifacts, (str, os.PathLike)):
+        raise TypeError(
+            "artifacts must be an ArtifactStore or a directory path; "
+            f"got {type(artifacts).__name__}."
+        )
+    store = LocalArtifactStore(artifacts)
+    storage.set_study_attr(study_id, _ARTIFACTS_ATTR, str(store.root))
+    return store
+
+
+def _default_artifacts(storage: Storage, study_id: int) -> ArtifactStore:
+    """The directory remembered with the study, else the storage's default, else a temp dir."""
+    root = storage.get_study_attrs(study_id).get(_ARTIFACTS_ATTR)
+    if not isinstance(root, str):
+        root = storage.default_artifact_root()
+    if root is None:
+        root = tempfile.mkdtemp(prefix="hyperdial-artifacts-")
+    return LocalArtifactStore(root)
+
+
 def _study_seed(
     storage: Storage, info: StudyInfo, seed: int | None, sampler: Sampler, *, write: bool = True
 ) -> int:
@@ -660,8 +813,10 @@ def create_study(
     direction: Direction | str | None = None,
     directions: Sequence[Direction | str] | None = None,
     sampler: Sampler | None = None,
+    scheduler: Scheduler | None = None,
     seed: int | None = None,
     load_if_exists: bool = False,
+    artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``) and return it.
 
@@ -674,8 +829,14 @@ def create_study(
         directions: One direction per objective, for several.
         sampler: How parameters are proposed (default: :class:`~hyperdial.samplers.AutoSampler`,
             which picks a method per study and says why in each trial's reason).
+        scheduler: Stops trials early and launches promotions (see
+            :mod:`hyperdial.schedulers`); default: none.
         seed: Fixes the sequence of suggestions; stored with the study.
         load_if_exists: Load a study of the same name instead of failing.
+        artifacts: Where checkpoints go: an :class:`~hyperdial.storage.ArtifactStore` or a
+            directory (remembered with the study, so workers that load it use it too; on
+            several machines, a shared one). Default: beside a SQLite file, else a temporary
+            directory.
 
     Raises:
         DuplicatedStudyError: the name exists and ``load_if_exists`` is false.
@@ -690,6 +851,7 @@ def create_study(
     resolved = _resolve_storage(storage)
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(dirs))
+    _check_scheduler(scheduler, len(dirs))
     name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
     if not isinstance(name, str) or not name.strip():
         raise InvalidValueError(f"create_study: study_name must be a non-empty str; got {name!r}.")
@@ -704,13 +866,20 @@ def create_study(
                 f"create_study: study {name!r} exists with directions "
                 f"{[d.value for d in info.directions]}; got {[d.value for d in dirs]}."
             ) from None
-    return Study(info, resolved, sampler, _study_seed(resolved, info, seed, sampler))
+    seed = _study_seed(resolved, info, seed, sampler)
+    store = _artifact_store(artifacts, resolved, info.study_id)
+    return Study(info, resolved, sampler, seed, scheduler, store)
 
 
 def load_study(
-    study_name: str, *, storage: Storage | str, sampler: Sampler | None = None
+    study_name: str,
+    *,
+    storage: Storage | str,
+    sampler: Sampler | None = None,
+    scheduler: Scheduler | None = None,
+    artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
 ) -> Study:
-    """Load an existing study to resume or analyse it.
+    """Load an existing study to resume or analyse it (arguments as in :func:`create_study`).
 
     Raises:
         StudyNotFoundError: no study of that name exists.
@@ -719,7 +888,10 @@ def load_study(
     info = resolved.get_study(study_name)
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(info.directions))
-    return Study(info, resolved, sampler, _study_seed(resolved, info, None, sampler, write=False))
+    _check_scheduler(scheduler, len(info.directions))
+    seed = _study_seed(resolved, info, None, sampler, write=False)
+    store = _artifact_store(artifacts, resolved, info.study_id)
+    return Study(info, resolved, sampler, seed, scheduler, store)
 
 
 def delete_study(study_name: str, *, storage: Storage | str) -> None:

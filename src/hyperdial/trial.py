@@ -55,7 +55,8 @@ class FrozenTrial:
         params: Parameter values set so far.
         distributions: The distribution of each parameter in ``params``.
         values: The objective values, one per direction, once COMPLETE.
-        intermediate: Step to value, as reported by the objective.
+        intermediate: Step to value, as reported by the objective (a tuple of one value per
+            objective in a study with several).
         budget: The resource the trial was launched with (multi-fidelity), if any.
         parent: Number of the trial this one continues (promotion, exploit), if any.
         user_attrs: Free JSON annotations set by the user.
@@ -73,7 +74,7 @@ class FrozenTrial:
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     distributions: Mapping[str, Distribution] = field(default_factory=dict)
     values: tuple[float, ...] | None = None
-    intermediate: Mapping[int, float] = field(default_factory=dict)
+    intermediate: Mapping[int, float | tuple[float, ...]] = field(default_factory=dict)
     budget: float | None = None
     parent: int | None = None
     user_attrs: Mapping[str, JSON] = field(default_factory=dict)
@@ -139,7 +140,11 @@ class _TrialOwner(Protocol):
         self, trial: Trial, values: Mapping[str, tuple[Distribution, ParamValue]]
     ) -> None: ...  # noqa: E501
 
-    def _report(self, trial: Trial, value: float, step: int) -> None: ...
+    def _report(self, trial: Trial, value: float | tuple[float, ...], step: int) -> None: ...
+
+    def _save_checkpoint(self, trial: Trial, obj: object) -> None: ...
+
+    def _load_checkpoint(self, trial: Trial) -> object: ...
 
     def _should_prune(self, trial: Trial) -> bool: ...
 
@@ -229,7 +234,7 @@ class Trial(_Suggestions):
         self._frozen = frozen
         self._params: dict[str, ParamValue] = dict(frozen.params)
         self._distributions: dict[str, Distribution] = dict(frozen.distributions)
-        self._intermediate: dict[int, float] = dict(frozen.intermediate)
+        self._intermediate: dict[int, float | tuple[float, ...]] = dict(frozen.intermediate)
         self._user_attrs: dict[str, JSON] = dict(frozen.user_attrs)
         self._context: object = None  # the study's per-trial state (generator, proposal)
 
@@ -274,9 +279,35 @@ class Trial(_Suggestions):
         return MappingProxyType(self._user_attrs)
 
     @property
-    def intermediate(self) -> Mapping[int, float]:
+    def intermediate(self) -> Mapping[int, float | tuple[float, ...]]:
         """Return the intermediate values reported so far."""
         return MappingProxyType(self._intermediate)
+
+    def save_checkpoint(self, obj: object) -> None:
+        """Keep ``obj`` (e.g. model and optimiser state) as this trial's checkpoint.
+
+        A trial launched from it (a promotion, a PBT exploit, or this trial retried) gets it
+        back from :meth:`load_checkpoint`. It goes to the study's
+        :attr:`~hyperdial.Study.artifacts` store, pickled; saving again replaces it.
+        """
+        self._owner._save_checkpoint(self, obj)
+
+    def load_checkpoint(self) -> object:
+        """Return this trial's own checkpoint if it has one (a retry), else its parent's.
+
+        ``None`` when neither exists: start training from scratch.
+
+        Example:
+            >>> import hyperdial
+            >>> study = hyperdial.create_study()
+            >>> trial = study.ask()
+            >>> trial.load_checkpoint() is None
+            True
+            >>> trial.save_checkpoint({"epoch": 2})
+            >>> trial.load_checkpoint()
+            {'epoch': 2}
+        """
+        return self._owner._load_checkpoint(self)
 
     def _check_same(self, name: str, dist: Distribution) -> None:
         old = self._distributions.get(name)
@@ -340,19 +371,32 @@ class Trial(_Suggestions):
                 self._distributions[n] = space[n]
         return drawn
 
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float | Sequence[float], step: int) -> None:
         """Store an intermediate value of the objective at ``step`` (e.g. an epoch).
 
+        ``step`` is the resource used so far (epochs, samples, seconds); a study with several
+        objectives reports one value per objective.
+
         Raises:
-            InvalidValueError: ``step`` is not an int >= 0 or ``value`` is not a number.
+            InvalidValueError: ``step`` is not an int >= 0, or ``value`` is not a number (or,
+                with several objectives, a sequence of one number per objective).
         """
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise InvalidValueError(f"Trial.report: step must be an int >= 0; got {step!r}.")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        v: float | tuple[float, ...]
+        if isinstance(value, (list, tuple)):
+            if not value or not all(_is_number(x) for x in value):
+                raise InvalidValueError(
+                    f"Trial.report: value must be a number or a sequence of numbers; "
+                    f"got {value!r}."
+                )
+            v = tuple(float(x) for x in value)
+        elif _is_number(value):
+            v = float(value)
+        else:
             raise InvalidValueError(
                 f"Trial.report: value must be a number; got {type(value).__name__} {value!r}."
             )
-        v = float(value)
         self._owner._report(self, v, int(step))
         self._intermediate[int(step)] = v
 
@@ -368,6 +412,10 @@ class Trial(_Suggestions):
         self._user_attrs[key] = value
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 class FixedTrial(_Suggestions):
     """A stand-in trial returning fixed values, to unit-test an objective.
 
@@ -377,15 +425,23 @@ class FixedTrial(_Suggestions):
         (3, 'a')
     """
 
-    def __init__(self, params: Mapping[str, ParamValue], number: int = 0) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, ParamValue],
+        number: int = 0,
+        *,
+        budget: float | None = None,
+        checkpoint: object = None,
+    ) -> None:
         self._fixed = dict(params)
         self.number = number
         self.params: dict[str, ParamValue] = {}
         self.distributions: dict[str, Distribution] = {}
         self.user_attrs: dict[str, JSON] = {}
-        self.intermediate: dict[int, float] = {}
-        self.budget: float | None = None
+        self.intermediate: dict[int, float | tuple[float, ...]] = {}
+        self.budget: float | None = budget
         self.parent: int | None = None
+        self.checkpoint = checkpoint
 
     def suggest(self, name: str, dist: Distribution) -> ParamValue:
         """Return the fixed value of ``name`` after checking it against ``dist``.
@@ -427,9 +483,20 @@ class FixedTrial(_Suggestions):
                 )
         return out
 
-    def report(self, value: float, step: int) -> None:
-        """Record an intermediate value."""
-        self.intermediate[int(step)] = float(value)
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Record an intermediate value (one per objective for several)."""
+        if isinstance(value, (list, tuple)):
+            self.intermediate[int(step)] = tuple(float(v) for v in value)
+        else:
+            self.intermediate[int(step)] = float(value)
+
+    def save_checkpoint(self, obj: object) -> None:
+        """Keep ``obj`` in :attr:`checkpoint`."""
+        self.checkpoint = obj
+
+    def load_checkpoint(self) -> object:
+        """Return :attr:`checkpoint` (given to the constructor or saved since)."""
+        return self.checkpoint
 
     def should_prune(self) -> bool:
         """Return ``False``: a fixed trial is never pruned."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hyperdial.storage.artifacts import ArtifactStore, LocalArtifactStore
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
 from hyperdial.storage.factory import get_storage
 from hyperdial.storage.memory import MemoryStorage
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
     from hyperdial.storage.sql import SQLStorage
 
 __all__ = [
+    "ArtifactStore",
+    "LocalArtifactStore",
     "MemoryStorage",
     "SQLStorage",
     "Storage",

@@ -159,5 +159,9 @@ class Storage(ABC):
     def get_study_attrs(self, study_id: int) -> dict[str, JSON]:
         """Return a copy of the study's attributes."""
 
+    def default_artifact_root(self) -> str | None:
+        """Return where checkpoints go by default for this storage (``None``: no opinion)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the storage may be used again afterwards."""

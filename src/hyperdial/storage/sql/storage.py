@@ -10,6 +10,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -117,6 +118,15 @@ class SQLStorage(Storage):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["url"], engine_kwargs=state["engine_kwargs"])  # type: ignore[misc]
+
+    def default_artifact_root(self) -> str | None:
+        """Return ``<database file>.artifacts`` beside a SQLite file; ``None`` otherwise."""
+        url = self._parsed
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        if url.query.get("mode") == "memory" or str(url.database).startswith("file:"):
+            return None
+        return str(Path(url.database).expanduser().resolve()) + ".artifacts"
 
     def close(self) -> None:
         """Close pooled connections; the storage reconnects when used again."""

@@ -1,0 +1,217 @@
+"""How a study runs a scheduler: pruning inside trials, launches by lineage, checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import hyperdial
+from hyperdial import TrialPruned, TrialState
+from hyperdial.exceptions import InvalidValueError
+from hyperdial.history import History
+from hyperdial.samplers import RandomSampler
+from hyperdial.samplers.base import Sampler, Suggestion
+from hyperdial.schedulers import Decision, Launch, Scheduler
+from hyperdial.storage import LocalArtifactStore
+
+
+class Threshold(Scheduler):
+    """Prunes a trial once it reports a value above ``limit``."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.calls: list[tuple[int, int, float]] = []
+
+    def on_report(self, history, trial, step, value):
+        self.calls.append((trial.number, step, value))
+        assert trial.intermediate[step] == value  # the record already holds the report
+        if value > self.limit:
+            return Decision.stop(f"{value} above {self.limit} at step {step}")
+        return Decision.CONTINUE
+
+
+def curve(trial):
+    slope = trial.suggest_float("slope", 0.0, 2.0)
+    for step in range(1, 6):
+        trial.report(slope * step, step)
+        if trial.should_prune():
+            raise TrialPruned()
+    return slope * 5
+
+
+def test_reports_are_judged_and_pruned_trials_keep_their_last_value_and_reason():
+    scheduler = Threshold(limit=4.0)
+    study = hyperdial.create_study(sampler=RandomSampler(), scheduler=scheduler, seed=3)
+    study.optimize(curve, n_trials=30)
+    assert study.scheduler is scheduler
+    pruned = study.get_trials([TrialState.PRUNED])
+    complete = study.get_trials([TrialState.COMPLETE])
+    assert pruned and complete
+    for t in pruned:
+        last = max(t.intermediate)
+        assert t.value == t.intermediate[last] > 4.0
+        assert all(v <= 4.0 for s, v in t.intermediate.items() if s < last)
+        assert t.error == f"{t.value} above 4.0 at step {last}"
+    assert all(t.value <= 4.0 and len(t.intermediate) == 5 for t in complete)
+    assert len(scheduler.calls) == sum(len(t.intermediate) for t in study.trials)
+
+
+def test_without_a_scheduler_nothing_is_pruned():
+    study = hyperdial.create_study(sampler=RandomSampler(), seed=3)
+    study.optimize(curve, n_trials=10)
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+class Promote(Scheduler):
+    """Every odd trial continues the trial before it with twice its budget."""
+
+    def next_launch(self, history, number, rng):
+        assert all(t.number != number for t in history.trials)
+        if number % 2 == 0:
+            return Launch.fresh(budget=1, reason="fresh at 1", user_attrs={"rung": 0})
+        parent = history.by_number(number - 1)
+        return Launch.from_parent(
+            parent, budget=2 * parent.budget, reason="promoted", user_attrs={"rung": 1}
+        )
+
+
+def trained(trial):
+    width = trial.suggest_int("width", 1, 100)
+    state = trial.load_checkpoint() or {"epochs": 0, "trained_by": []}
+    assert state["epochs"] == (0 if trial.parent is None else 1)
+    state = {"epochs": int(trial.budget), "trained_by": [*state["trained_by"], trial.number]}
+    trial.save_checkpoint(state)
+    trial.set_user_attr("trained_by", state["trained_by"])
+    return width * trial.budget
+
+
+def test_launches_set_budget_parent_params_and_resume_from_the_parents_checkpoint(tmp_path):
+    url = f"sqlite:///{tmp_path}/lineage.db"
+    study = hyperdial.create_study(
+        "lin", storage=url, sampler=RandomSampler(), scheduler=Promote(), seed=0
+    )
+    study.optimize(trained, n_trials=6)
+    trials = hyperdial.load_study("lin", storage=url).trials
+    assert [t.budget for t in trials] == [1.0, 2.0] * 3
+    assert [t.parent for t in trials] == [None, 0, None, 2, None, 4]
+    assert [t.user_attrs["rung"] for t in trials] == [0, 1] * 3
+    for child in trials[1::2]:
+        parent = trials[child.parent]
+        assert child.params == parent.params and child.fixed_params == parent.params
+        assert child.value == 2 * parent.value
+        assert child.user_attrs["trained_by"] == [parent.number, child.number]
+        assert child.reason.startswith("promoted; from the scheduler: width")
+    assert trials[0].reason.startswith("fresh at 1; ")
+    assert (tmp_path / "lineage.db.artifacts" / "lin" / "1" / "checkpoint.pkl").is_file()
+
+
+def test_a_retried_trial_prefers_its_own_checkpoint(tmp_path):
+    study = hyperdial.create_study(artifacts=tmp_path / "ckpt", seed=0)
+    first = study.ask()
+    first.save_checkpoint("parent state")
+    study.tell(first, 1.0)
+    child = study.ask()
+    assert child.load_checkpoint() is None  # no parent: a fresh start
+    reloaded = hyperdial.load_study(study.study_name, storage=study.storage)
+    assert isinstance(reloaded.artifacts, LocalArtifactStore)
+    assert reloaded.artifacts.root == (tmp_path / "ckpt").resolve()
+
+
+def test_checkpoints_of_a_lineage_on_a_remembered_directory(tmp_path):
+    study = hyperdial.create_study(
+        sampler=RandomSampler(), scheduler=Promote(), artifacts=str(tmp_path), seed=0
+    )
+    parent = study.ask()
+    parent.suggest_int("width", 1, 100)
+    parent.save_checkpoint({"epochs": 1})
+    study.tell(parent, 1.0)
+    child = study.ask()
+    assert child.parent == parent.number and child.load_checkpoint() == {"epochs": 1}
+    child.save_checkpoint({"epochs": 2})
+    assert child.load_checkpoint() == {"epochs": 2}
+
+
+def test_reports_of_several_objectives():
+    class Pareto(Scheduler):
+        supports_multi_objective = True
+
+        def on_report(self, history, trial, step, value):
+            assert isinstance(value, tuple) and len(value) == 2
+            return Decision.stop("dominated") if value[0] > 1 else Decision.CONTINUE
+
+    study = hyperdial.create_study(
+        directions=["minimize", "maximize"], sampler=RandomSampler(), scheduler=Pareto()
+    )
+    trial = study.ask()
+    trial.report([0.5, 3], step=1)
+    assert not trial.should_prune()
+    trial.report((2.0, 1.0), step=2)
+    assert trial.should_prune()
+    with pytest.raises(InvalidValueError, match="sequence of 2 numbers"):
+        trial.report(0.5, step=3)
+    with pytest.raises(InvalidValueError, match="sequence of 2 numbers"):
+        trial.report([1.0, 2.0, 3.0], step=3)
+    final = study.tell(trial, state=TrialState.PRUNED)
+    assert final.values == (2.0, 1.0) and final.error == "dominated"
+    assert dict(final.intermediate) == {1: (0.5, 3.0), 2: (2.0, 1.0)}
+    single = hyperdial.create_study().ask()
+    with pytest.raises(InvalidValueError, match="report one number"):
+        single.report([1.0], step=0)
+
+
+def test_schedulers_are_checked_against_the_study():
+    with pytest.raises(TypeError, match="Scheduler"):
+        hyperdial.create_study(scheduler=object())
+    with pytest.raises(InvalidValueError, match="Threshold handles one objective"):
+        hyperdial.create_study(directions=["minimize", "minimize"], scheduler=Threshold(1))
+
+    class Bad(Scheduler):
+        def next_launch(self, history, number, rng):
+            return {"budget": 3}
+
+    study = hyperdial.create_study(scheduler=Bad())
+    with pytest.raises(TypeError, match="must return a Launch"):
+        study.ask()
+
+
+def test_samplers_learn_from_the_schedulers_model_history():
+    class AtBudget(Scheduler):
+        """Shows samplers each trial's value doubled (a stand-in for a fidelity level)."""
+
+        def model_history(self, history):
+            return History(
+                history.directions,
+                [
+                    dataclasses.replace(t, values=(2 * t.values[0],)) if t.values else t
+                    for t in history.trials
+                ],
+            )
+
+    class Spy(Sampler):
+        seen: list[float] = []
+
+        def sample(self, history, trial, space, rng):
+            Spy.seen.extend(t.value for t in history.completed)
+            return Suggestion({}, "spy")
+
+        def sample_one(self, history, trial, name, dist, rng):
+            return 0.25
+
+    study = hyperdial.create_study(sampler=Spy(), scheduler=AtBudget())
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + 1, n_trials=3)
+    assert [t.value for t in study.trials] == [1.25] * 3
+    assert Spy.seen == [2.5, 2.5, 2.5]  # trial 1 saw one doubled value, trial 2 two
+
+
+def test_pruning_with_parallel_workers_on_a_database(tmp_path):
+    study = hyperdial.create_study(
+        storage=f"sqlite:///{tmp_path}/p.db",
+        sampler=RandomSampler(),
+        scheduler=Threshold(limit=4.0),
+        seed=5,
+    )
+    study.optimize(curve, n_trials=24, n_jobs=3)
+    states = [t.state for t in study.trials]
+    assert len(states) == 24 and set(states) == {TrialState.COMPLETE, TrialState.PRUNED}
+    assert all(t.value > 4.0 for t in study.trials if t.state is TrialState.PRUNED)
