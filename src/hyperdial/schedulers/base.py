@@ -193,6 +193,8 @@ class Scheduler:
 class NoScheduler(Scheduler):
     """Never prunes; every trial is a fresh configuration (the default without reports)."""
 
+    supports_multi_objective = True
+
 
 def sign(direction: Direction) -> float:
     """Return +1 for minimisation and -1 for maximisation (multiply to minimise)."""

@@ -1,4 +1,4 @@
-"""Public conformance suites that every sampler and storage (ours and plugins') must pass.
+"""Public conformance suites every sampler, scheduler and storage (ours, plugins') must pass.
 
 Subclass a suite in a pytest module and provide its factory fixture::
 
@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hyperdial.testing.sampler import SamplerConformance
+    from hyperdial.testing.scheduler import SchedulerConformance
     from hyperdial.testing.storage import StorageConformance
 
-__all__ = ["SamplerConformance", "StorageConformance"]
+__all__ = ["SamplerConformance", "SchedulerConformance", "StorageConformance"]
 
 
 def __getattr__(name: str) -> object:
@@ -25,6 +26,10 @@ def __getattr__(name: str) -> object:
         from hyperdial.testing.sampler import SamplerConformance
 
         return SamplerConformance
+    if name == "SchedulerConformance":
+        from hyperdial.testing.scheduler import SchedulerConformance
+
+        return SchedulerConformance
     if name == "StorageConformance":
         from hyperdial.testing.storage import StorageConformance
 
