@@ -7,6 +7,7 @@ import pytest
 PACKAGES = [
     "hyperdial",
     "hyperdial.samplers",
+    "hyperdial.schedulers",
     "hyperdial.storage",
     "hyperdial.presets",
     "hyperdial.testing",

@@ -12,7 +12,8 @@ from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers import RandomSampler
 from hyperdial.samplers.base import Sampler, Suggestion
-from hyperdial.schedulers import Decision, Launch, Scheduler
+from hyperdial.schedulers import Decision, Launch, NoScheduler, Scheduler
+from hyperdial.schedulers.auto import AutoScheduler
 from hyperdial.storage import LocalArtifactStore
 
 
@@ -57,10 +58,26 @@ def test_reports_are_judged_and_pruned_trials_keep_their_last_value_and_reason()
     assert len(scheduler.calls) == sum(len(t.intermediate) for t in study.trials)
 
 
-def test_without_a_scheduler_nothing_is_pruned():
-    study = hyperdial.create_study(sampler=RandomSampler(), seed=3)
+def test_no_scheduler_prunes_nothing():
+    study = hyperdial.create_study(sampler=RandomSampler(), scheduler=NoScheduler(), seed=3)
     study.optimize(curve, n_trials=10)
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_the_default_scheduler_chooses_once_it_knows_the_curves_and_records_why():
+    study = hyperdial.create_study(sampler=RandomSampler(), seed=3)
+    assert isinstance(study.scheduler, AutoScheduler)
+    study.optimize(curve, n_trials=40)
+    trials = study.trials
+    assert trials[0].state is TrialState.COMPLETE  # the first curve sets the full resource
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    assert pruned and all(t.error.startswith("auto: BOHB: ") for t in pruned)
+    record = study.user_attrs["scheduler"]
+    assert record["settings"]["class"] == "AutoScheduler"
+    assert record["now"].startswith("bohb: Hyperband brackets over resources 1 to 5")
+    quiet = hyperdial.create_study(seed=3)
+    quiet.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert "scheduler" not in quiet.user_attrs  # nothing reported, nothing judged
 
 
 class Promote(Scheduler):

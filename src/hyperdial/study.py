@@ -26,7 +26,7 @@ from hyperdial.exceptions import (
 )
 from hyperdial.history import History, TrialSequence
 from hyperdial.samplers.base import Sampler, Suggestion
-from hyperdial.schedulers.base import Launch, NoScheduler, Scheduler
+from hyperdial.schedulers.base import Launch, Scheduler
 from hyperdial.space import Distribution, SearchSpace, cast_param
 from hyperdial.storage.artifacts import ArtifactStore, LocalArtifactStore
 from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
@@ -50,6 +50,7 @@ Callback = Callable[["Study", FrozenTrial], None]
 
 _SEED_ATTR = "seed"
 _ARTIFACTS_ATTR = "artifact_root"
+_SCHEDULER_ATTR = "scheduler"
 
 
 def _resolve_storage(storage: Storage | str | None) -> Storage:
@@ -62,6 +63,12 @@ def _resolve_storage(storage: Storage | str | None) -> Storage:
     from hyperdial.storage.factory import get_storage
 
     return get_storage(storage)
+
+
+def _default_scheduler() -> Scheduler:
+    from hyperdial.schedulers.auto import AutoScheduler
+
+    return AutoScheduler()
 
 
 def _default_sampler() -> Sampler:
@@ -151,12 +158,13 @@ class Study:
         self._info = info
         self._storage = storage
         self._sampler = sampler
-        self._scheduler = scheduler if scheduler is not None else NoScheduler()
+        self._scheduler = scheduler if scheduler is not None else _default_scheduler()
         kind = type(self._scheduler)
         self._launches = kind.next_launch is not Scheduler.next_launch
         self._prunes = kind.on_report is not Scheduler.on_report
         self._models_by_fidelity = kind.model_history is not Scheduler.model_history
         self._artifacts = artifacts
+        self._explained: str | None = None  # what the study record last said of the scheduler
         self._seed = seed
         self._lock = threading.RLock()
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
@@ -497,6 +505,11 @@ class Study:
         if decision.prune:
             reason = decision.reason or f"{type(self._scheduler).__name__} at step {step}"
             self._context(trial).prune_reason = reason
+        why = self._scheduler.explain(history)
+        if why != self._explained:  # the study's record says which method judges, and why
+            self._explained = why
+            record = {"settings": self._scheduler.settings(), "now": why}
+            self._storage.set_study_attr(self.study_id, _SCHEDULER_ATTR, record)
         return bool(decision.prune)
 
     def _model_history(self) -> History:
@@ -830,7 +843,9 @@ def create_study(
         sampler: How parameters are proposed (default: :class:`~hyperdial.samplers.AutoSampler`,
             which picks a method per study and says why in each trial's reason).
         scheduler: Stops trials early and launches promotions (see
-            :mod:`hyperdial.schedulers`); default: none.
+            :mod:`hyperdial.schedulers`); default:
+            :class:`~hyperdial.schedulers.AutoScheduler`, which prunes only objectives that
+            report intermediate values and records its choice with the study.
         seed: Fixes the sequence of suggestions; stored with the study.
         load_if_exists: Load a study of the same name instead of failing.
         artifacts: Where checkpoints go: an :class:`~hyperdial.storage.ArtifactStore` or a

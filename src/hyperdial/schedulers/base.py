@@ -185,6 +185,10 @@ class Scheduler:
         """
         return history
 
+    def explain(self, history: History) -> str:
+        """Return what the scheduler does now and why, in words (kept in the study's record)."""
+        return type(self).__name__
+
     def settings(self) -> dict[str, JSON]:
         """Return the scheduler's settings, for the study's reproducibility record."""
         return {"class": type(self).__name__}
