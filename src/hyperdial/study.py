@@ -160,7 +160,7 @@ class Study:
         self._sampler = sampler
         self._scheduler = scheduler if scheduler is not None else _default_scheduler()
         kind = type(self._scheduler)
-        self._launches = kind.next_launch is not Scheduler.next_launch
+        self._launches = self._scheduler.launches_trials()
         self._prunes = kind.on_report is not Scheduler.on_report
         self._models_by_fidelity = kind.model_history is not Scheduler.model_history
         self._artifacts = artifacts
@@ -334,6 +334,7 @@ class Study:
         before = History(self.directions, [t for t in history.trials if t.number != frozen.number])
         rng = np.random.default_rng([self._seed, frozen.number, 1])  # not the sampler's stream
         launch = self._scheduler.next_launch(before, frozen.number, rng)
+        self._record_scheduler(before)
         if not isinstance(launch, Launch):
             raise TypeError(
                 f"{type(self._scheduler).__name__}.next_launch must return a Launch; "
@@ -505,12 +506,16 @@ class Study:
         if decision.prune:
             reason = decision.reason or f"{type(self._scheduler).__name__} at step {step}"
             self._context(trial).prune_reason = reason
+        self._record_scheduler(history)
+        return bool(decision.prune)
+
+    def _record_scheduler(self, history: History) -> None:
+        """Keep the scheduler's settings and current choice, with why, in the study's record."""
         why = self._scheduler.explain(history)
-        if why != self._explained:  # the study's record says which method judges, and why
+        if why != self._explained:
             self._explained = why
             record = {"settings": self._scheduler.settings(), "now": why}
             self._storage.set_study_attr(self.study_id, _SCHEDULER_ATTR, record)
-        return bool(decision.prune)
 
     def _model_history(self) -> History:
         history = self.history()

@@ -110,3 +110,39 @@ def test_auto_prunes_a_bad_curve_through_the_chosen_method():
 def test_auto_rejects_bad_settings(kwargs):
     with pytest.raises(InvalidValueError, match="AutoScheduler"):
         AutoScheduler(**kwargs)
+
+
+class TestAutoSchedulerByPromotion(SchedulerConformance):
+    @pytest.fixture
+    def make_scheduler(self):
+        return lambda: AutoScheduler(resumable=True, max_resource=9)
+
+
+class TestAutoSchedulerPopulation(SchedulerConformance):
+    @pytest.fixture
+    def make_scheduler(self):
+        return lambda: AutoScheduler(resumable=True, max_resource=9, n_workers=4)
+
+
+def test_resumable_objectives_get_a_lineage_method_recorded_with_the_study():
+    import hyperdial
+    from hyperdial.samplers import RandomSampler
+    from hyperdial.testing.scheduler import _curve
+
+    study = hyperdial.create_study(
+        sampler=RandomSampler(),
+        scheduler=AutoScheduler(resumable=True, max_resource=9),
+        seed=0,
+    )
+    study.optimize(_curve, n_trials=20)
+    record = study.user_attrs["scheduler"]
+    assert record["now"].startswith("hyperband by promotion: 1 worker(s)")
+    children = [t for t in study.trials if t.parent is not None]
+    assert children and all(t.budget > study.trials[t.parent].budget for t in children)
+    population = AutoScheduler(resumable=True, max_resource=20, n_workers=4)
+    assert population.choose(History(MIN, [])).method == "pbt"
+    assert population.settings()["n_workers"] == 4
+    with pytest.raises(InvalidValueError, match="needs max_resource"):
+        AutoScheduler(resumable=True)
+    with pytest.raises(InvalidValueError, match="n_workers"):
+        AutoScheduler(n_workers=0)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from hyperdial._types import JSON
 from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
-from hyperdial.schedulers.base import Decision, Scheduler
+from hyperdial.schedulers.base import Decision, Launch, Scheduler
 from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["AutoScheduler", "SchedulerChoice"]
@@ -44,15 +46,25 @@ class AutoScheduler(Scheduler):
        between stopping early and trusting late gains, and a model-based sampler learns at the
        largest resource with enough data.
 
-    Population-based training changes how trials start (each continues a checkpoint), so it
-    is never switched on behind the objective's back: choose :class:`~hyperdial.schedulers.PBT`
-    explicitly.
+    With ``resumable=True`` the objective trains up to ``trial.budget`` and resumes from
+    ``trial.load_checkpoint()``, so trials can continue one another (by lineage), and the
+    choice is made once, from the settings:
+
+    5. **PBT** (Jaderberg et al. 2017, arXiv:1711.09846) with ``n_workers`` of 4 or more: a
+       population trained at once, whose hyperparameters change during training (the result
+       is a schedule, e.g. a decaying learning rate); population ``max(8, 2 n_workers)``,
+       ten intervals over ``max_resource``.
+    6. **Hyperband by promotion** otherwise: each promoted configuration continues its
+       parent's checkpoint instead of training again from scratch.
 
     Args:
         min_resource: The first resource worth judging (default: the smallest first step any
             trial reported, at least 1).
-        max_resource: The full resource (default: the largest step a finished trial reached).
+        max_resource: The full resource (default: the largest step a finished trial reached;
+            required with ``resumable``).
         reduction_factor: ``eta`` of the successive-halving methods.
+        resumable: The objective honours ``trial.budget`` and resumes from checkpoints.
+        n_workers: Trials that will run at once (with ``resumable``).
 
     Example:
         >>> import hyperdial
@@ -69,6 +81,8 @@ class AutoScheduler(Scheduler):
         min_resource: float | None = None,
         max_resource: float | None = None,
         reduction_factor: int = 3,
+        resumable: bool = False,
+        n_workers: int = 1,
     ) -> None:
         for name, value in (("min_resource", min_resource), ("max_resource", max_resource)):
             if value is not None and (
@@ -85,16 +99,71 @@ class AutoScheduler(Scheduler):
             raise InvalidValueError(
                 f"AutoScheduler: reduction_factor must be an int >= 2; got {reduction_factor!r}."
             )
+        if not isinstance(resumable, bool):
+            raise InvalidValueError(f"AutoScheduler: resumable must be a bool; got {resumable!r}.")
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise InvalidValueError(
+                f"AutoScheduler: n_workers must be an int >= 1; got {n_workers!r}."
+            )
+        if resumable and max_resource is None:
+            raise InvalidValueError(
+                "AutoScheduler: resumable=True needs max_resource (the budget a trial trains to)."
+            )
         self.min_resource = min_resource
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor
+        self.resumable = resumable
+        self.n_workers = n_workers
         self._built: dict[tuple[str, float, float], Scheduler] = {}
+        self._lineage: Scheduler | None = None
+        self._lineage_why = ""
+        if resumable:
+            self._lineage, self._lineage_why = self._choose_lineage()
+
+    def _choose_lineage(self) -> tuple[Scheduler, str]:
+        from hyperdial.schedulers.hyperband import Hyperband
+        from hyperdial.schedulers.pbt import PBT
+
+        top = float(self.max_resource)  # type: ignore[arg-type]
+        low = float(self.min_resource) if self.min_resource is not None else 1.0
+        if self.n_workers >= MANY_WORKERS:
+            size = max(8, 2 * self.n_workers)
+            interval = max(low, top / 10)
+            return PBT(population_size=size, interval=interval, max_resource=top), (
+                f"pbt: {self.n_workers} workers train a population of {size} at once; every "
+                f"{interval:g} of {top:g} the worst quarter copies the best and perturbs "
+                "its hyperparameters, which yields a schedule (e.g. a decaying learning rate)"
+            )
+        hb = Hyperband(
+            min_resource=low,
+            max_resource=top,
+            reduction_factor=self.reduction_factor,
+            promote=True,
+        )
+        return hb, (
+            f"hyperband by promotion: {self.n_workers} worker(s); promoted configurations "
+            f"continue their parent's checkpoint, resources {low:g} to {top:g} "
+            f"(eta {self.reduction_factor})"
+        )
+
+    def launches_trials(self) -> bool:
+        """Return ``resumable``: only then do trials continue one another."""
+        return self.resumable
+
+    def next_launch(self, history: History, number: int, rng: np.random.Generator) -> Launch:
+        """Delegate to the lineage method with ``resumable``; a fresh trial otherwise."""
+        if self._lineage is None:
+            return Launch()
+        return self._lineage.next_launch(history, number, rng)
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "_built": {}}
 
     def choose(self, history: History) -> SchedulerChoice:
         """Return the method the next decision uses, and why."""
+        if self._lineage is not None:
+            method, why = self._lineage_why.split(": ", 1)
+            return SchedulerChoice(method, why, self.min_resource, self.max_resource)
         reporting = [t for t in history.trials if t.intermediate]
         if not reporting:
             return SchedulerChoice("none", "no trial reports intermediate values")
@@ -136,6 +205,8 @@ class AutoScheduler(Scheduler):
         )
 
     def _scheduler(self, choice: SchedulerChoice) -> Scheduler | None:
+        if self._lineage is not None:
+            return self._lineage
         if choice.method == "none":
             return None
         assert choice.min_resource is not None and choice.max_resource is not None
@@ -188,4 +259,6 @@ class AutoScheduler(Scheduler):
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
             "reduction_factor": self.reduction_factor,
+            "resumable": self.resumable,
+            "n_workers": self.n_workers,
         }

@@ -148,6 +148,14 @@ class Scheduler:
     #: Whether the scheduler handles studies with several objectives (a Pareto-aware rule).
     supports_multi_objective: bool = False
 
+    def launches_trials(self) -> bool:
+        """Return whether :meth:`next_launch` may return anything but a fresh launch.
+
+        When false the study skips the call (and the history read it needs) for every trial.
+        The default tells from whether a subclass overrides :meth:`next_launch`.
+        """
+        return type(self).next_launch is not Scheduler.next_launch
+
     def next_launch(self, history: History, number: int, rng: np.random.Generator) -> Launch:
         """Return how trial ``number`` starts (default: a fresh configuration).
 
