@@ -12,7 +12,15 @@ from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers import RandomSampler
 from hyperdial.samplers.base import Sampler, Suggestion
-from hyperdial.schedulers import Decision, Launch, NoScheduler, Scheduler
+from hyperdial.schedulers import (
+    PBT,
+    Decision,
+    Hyperband,
+    Launch,
+    NoScheduler,
+    Scheduler,
+    SuccessiveHalving,
+)
 from hyperdial.schedulers.auto import AutoScheduler
 from hyperdial.storage import LocalArtifactStore
 
@@ -232,3 +240,47 @@ def test_pruning_with_parallel_workers_on_a_database(tmp_path):
     states = [t.state for t in study.trials]
     assert len(states) == 24 and set(states) == {TrialState.COMPLETE, TrialState.PRUNED}
     assert all(t.value > 4.0 for t in study.trials if t.state is TrialState.PRUNED)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SuccessiveHalving(9, min_resource=1, max_resource=9),
+        lambda: Hyperband(min_resource=1, max_resource=9, promote=True),
+        lambda: PBT(population_size=4, interval=3, max_resource=9),
+    ],
+    ids=["successive-halving", "hyperband", "pbt"],
+)
+def test_lineage_with_parallel_workers_on_a_database(tmp_path, make):
+    from hyperdial.testing.scheduler import _curve
+
+    url = f"sqlite:///{tmp_path}/lineage.db"
+    study = hyperdial.create_study(
+        "par", storage=url, sampler=RandomSampler(), scheduler=make(), seed=1
+    )
+    study.optimize(_curve, n_trials=30, n_jobs=3)
+    trials = hyperdial.load_study("par", storage=url).trials
+    assert len(trials) == 30
+    assert {t.state for t in trials} == {TrialState.COMPLETE}
+    children = [t for t in trials if t.parent is not None]
+    assert children
+    for child in children:
+        parent = trials[child.parent]
+        assert parent.number < child.number and parent.state is TrialState.COMPLETE
+        assert child.budget > parent.budget
+    if not isinstance(study.scheduler, PBT):  # a promotion happens once per configuration
+        parents = [t.parent for t in children]
+        assert len(parents) == len(set(parents))
+
+
+def test_ask_and_tell_drive_a_lineage_scheduler():
+    study = hyperdial.create_study(
+        sampler=RandomSampler(), scheduler=SuccessiveHalving(3, max_resource=9), seed=0
+    )
+    budgets = []
+    for _ in range(6):
+        trial = study.ask()
+        x = trial.suggest_float("x", 0, 1)
+        budgets.append(trial.budget)
+        study.tell(trial, x / trial.budget)
+    assert budgets[:3] == [1.0, 1.0, 1.0] and 3.0 in budgets[3:]
