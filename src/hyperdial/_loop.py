@@ -8,19 +8,21 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from hyperdial.exceptions import InvalidValueError, StudyFinished, TrialFinishedError, TrialPruned
+from hyperdial.execution import Executor
 from hyperdial.samplers.base import Sampler
 from hyperdial.storage.base import TrialUpdate
 from hyperdial.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hyperdial.study import Callback, Objective, Study
+    from hyperdial.trial import Trial
 
-__all__ = ["run_optimize", "run_trial"]
+__all__ = ["evaluate", "run_optimize", "run_trial", "start_trial"]
 
 _logger = logging.getLogger("hyperdial.study")
 
@@ -67,6 +69,22 @@ def _sampler_is_exhausted(study: Study) -> bool:
     return sampler.is_exhausted(study.history())
 
 
+def start_trial(study: Study, run: _Run | None) -> Trial | None:
+    """Ask for the next trial unless a budget is spent (``None`` then)."""
+    if run is None:
+        return study.ask()
+    with run.lock:
+        if not run.may_start():
+            return None
+        if _sampler_is_exhausted(study):
+            run.exhausted = True
+            return None
+        run.started += 1
+        trial = study.ask()
+        run.running[trial.trial_id] = trial.number
+        return trial
+
+
 def run_trial(
     study: Study,
     objective: Objective,
@@ -74,18 +92,29 @@ def run_trial(
     run: _Run | None = None,
 ) -> FrozenTrial | None:
     """Ask, run the objective, tell; return the finished record (``None`` if not started)."""
-    if run is not None:
-        with run.lock:
-            if not run.may_start():
-                return None
-            if _sampler_is_exhausted(study):
-                run.exhausted = True
-                return None
-            run.started += 1
-            trial = study.ask()
-            run.running[trial.trial_id] = trial.number
-    else:
-        trial = study.ask()
+    trial = start_trial(study, run)
+    if trial is None:
+        return None
+    try:
+        return evaluate(study, trial, objective, catch, run)
+    finally:
+        if run is not None:
+            with run.lock:
+                run.running.pop(trial.trial_id, None)
+
+
+def evaluate(
+    study: Study,
+    trial: Trial,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    run: _Run | None = None,
+) -> FrozenTrial | None:
+    """Run the objective on a started trial and tell the outcome; return the final record.
+
+    An exception that is not in ``catch`` is recorded FAILED and re-raised. ``None`` when the
+    trial was finished meanwhile by someone else (e.g. marked interrupted).
+    """
     try:
         try:
             value = objective(trial)
@@ -108,12 +137,8 @@ def run_trial(
             return frozen
         return study.tell(trial, value, state=TrialState.COMPLETE)  # type: ignore[arg-type]
     except TrialFinishedError:
-        # The trial was marked FAILED as interrupted while the objective ran in a thread.
+        # The trial was marked FAILED (interrupted, or reaped) while the objective ran.
         return None
-    finally:
-        if run is not None:
-            with run.lock:
-                run.running.pop(trial.trial_id, None)
 
 
 class _Progress:
@@ -174,6 +199,7 @@ def run_optimize(
     catch: Iterable[type[BaseException]] | type[BaseException],
     callbacks: Iterable[Callback],
     show_progress_bar: bool | None,
+    executor: Executor | None = None,
 ) -> None:
     """Drive ``objective`` over new trials; see :meth:`hyperdial.Study.optimize`."""
     if not callable(objective):
@@ -207,8 +233,17 @@ def run_optimize(
             for callback in callbacks:
                 callback(study, frozen)
 
+    if executor is not None:
+        if not isinstance(executor, Executor):
+            raise InvalidValueError(
+                "Study.optimize: executor must be a hyperdial.execution.Executor; "
+                f"got {type(executor).__name__}."
+            )
+        executor.check(study)
     try:
-        if n_jobs == 1:
+        if executor is not None:
+            _run_executor(study, objective, catches, run, executor, finish)
+        elif n_jobs == 1:
             while True:
                 frozen = run_trial(study, objective, catches, run)
                 if frozen is None:  # nothing was started: a budget is spent
@@ -255,6 +290,40 @@ def _run_threads(
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_executor(
+    study: Study,
+    objective: Objective,
+    catches: tuple[type[BaseException], ...],
+    run: _Run,
+    executor: Executor,
+    finish: Callable[[FrozenTrial | None], None],
+) -> None:
+    """Start trials here, run them through ``executor``, keep its workers busy."""
+    in_flight: dict[Future[FrozenTrial | None], int] = {}
+    try:
+        while True:
+            while len(in_flight) < executor.max_workers:
+                trial = start_trial(study, run)
+                if trial is None:
+                    break
+                in_flight[executor.submit(study, trial.trial_id, objective, catches)] = (
+                    trial.trial_id
+                )
+            if not in_flight:
+                break
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                trial_id = in_flight.pop(future)
+                with run.lock:
+                    run.running.pop(trial_id, None)
+                frozen = future.result()  # re-raises an objective exception not in catch
+                finish(frozen)
+    except BaseException:
+        study.stop()
+        executor.shutdown(kill=True)
+        raise
 
 
 def _mark_interrupted(study: Study, run: _Run) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 import threading
 import uuid
@@ -34,6 +36,8 @@ from hyperdial.trial import FrozenTrial, Trial, TrialState, check_values
 
 if TYPE_CHECKING:
     import pandas
+
+    from hyperdial.execution import Executor
 
 __all__ = [
     "Study",
@@ -627,6 +631,21 @@ class Study:
             self._sampler.on_trial_end(self.history(), final)
         return final
 
+    def _attach(self, trial_id: int) -> Trial:
+        """Return a handle on a RUNNING trial started elsewhere (another process or machine).
+
+        Parameters it already has are kept; the objective's suggestions resolve as usual.
+        """
+        frozen = self._storage.get_trial(trial_id)
+        if frozen.state is not TrialState.RUNNING:
+            raise TrialFinishedError(
+                f"Trial {frozen.number} is {frozen.state.name}; only a RUNNING trial can be run."
+            )
+        trial = Trial(self, frozen)
+        context = self._context(trial)
+        context.enqueued = bool(frozen.fixed_params) and frozen.parent is None
+        return trial
+
     def _resolve(self, trial: Trial | int) -> FrozenTrial:
         if isinstance(trial, Trial):
             return self._storage.get_trial(trial.trial_id)
@@ -698,6 +717,7 @@ class Study:
         catch: Iterable[type[BaseException]] | type[BaseException] = (),
         callbacks: Iterable[Callback] = (),
         show_progress_bar: bool | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """Run ``objective`` on new trials until a budget is spent or :meth:`stop` is called.
 
@@ -711,6 +731,11 @@ class Study:
                 exception is recorded FAILED and then propagates.
             callbacks: ``callback(study, frozen_trial)`` after each trial.
             show_progress_bar: Draw a progress bar; default: only on a terminal.
+            executor: Where trials run instead of this process's threads: a
+                :class:`~hyperdial.execution.ProcessExecutor` (a process per trial, with a
+                timeout that kills and a memory cap) or a
+                :class:`~hyperdial.execution.DaskExecutor` (a Dask cluster); ``n_jobs`` is then
+                ignored. Both need a storage other processes reach (a database URL).
 
         Ctrl-C marks the running trial(s) FAILED (interrupted), keeps every finished trial and
         re-raises ``KeyboardInterrupt``; :func:`load_study` resumes the study.
@@ -726,6 +751,7 @@ class Study:
             catch=catch,
             callbacks=callbacks,
             show_progress_bar=show_progress_bar,
+            executor=executor,
         )
 
     def stop(self) -> None:
@@ -803,8 +829,9 @@ def _default_artifacts(storage: Storage, study_id: int) -> ArtifactStore:
     root = storage.get_study_attrs(study_id).get(_ARTIFACTS_ATTR)
     if not isinstance(root, str):
         root = storage.default_artifact_root()
-    if root is None:
-        root = tempfile.mkdtemp(prefix="hyperdial-artifacts-")
+    if root is None:  # an in-memory study: checkpoints live as long as the process
+        root = os.path.join(tempfile.gettempdir(), f"hyperdial-artifacts-{uuid.uuid4().hex}")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
     return LocalArtifactStore(root)
 
 

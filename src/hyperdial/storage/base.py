@@ -13,9 +13,19 @@ Every implementation must hold these, checked by
   lists and dicts in returned records are copies. The order of study attribute keys is
   unspecified. ``budget`` comes back as a float.
 * :meth:`Storage.claim_waiting_trial` hands each WAITING trial to exactly one caller.
+* Liveness: the worker running a trial calls :meth:`Storage.record_heartbeat` now and then;
+  any process may call :meth:`Storage.fail_stale_trials`, which marks FAILED each RUNNING trial
+  silent (no heartbeat, or none since it started) for longer than ``grace_s`` and enqueues its
+  retry, if any. However many callers race, each stale trial is failed, and retried, once.
+* A study-wide budget: the *counted trials* of a study are the trial numbers issued minus the
+  retries :meth:`Storage.fail_stale_trials` created (a retry stands in for its failed trial).
+  Given ``max_trials``, :meth:`Storage.create_trial` and :meth:`Storage.claim_or_create_trial`
+  create a trial only while fewer than ``max_trials`` are counted, checked and counted in one
+  atomic step, so processes and machines sharing the study never create one too many; a
+  WAITING trial is counted already and is claimed whatever the budget.
 * Unknown names, and unknown study ids in the id-based methods (``create_trial``,
-  ``claim_waiting_trial``, ``get_trials``, the attribute methods), raise
-  :class:`~hyperdial.exceptions.StudyNotFoundError`; duplicate names
+  ``claim_waiting_trial``, ``fail_stale_trials``, ``count_budget``, ``get_trials``, the
+  attribute methods), raise :class:`~hyperdial.exceptions.StudyNotFoundError`; duplicate names
   :class:`~hyperdial.exceptions.DuplicatedStudyError`; unknown trial ids
   :class:`~hyperdial.exceptions.TrialNotFoundError`.
 * Instances are picklable (SQL storages reconnect in the child process).
@@ -94,6 +104,11 @@ class Storage(ABC):
     """
 
     write_behind_s: float = 0.0
+
+    @property
+    def shared_between_processes(self) -> bool:
+        """Return whether other processes (and machines) reach the same studies."""
+        return False
 
     @abstractmethod
     def create_study(self, name: str, directions: Sequence[Direction]) -> StudyInfo:

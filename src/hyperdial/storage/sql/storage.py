@@ -119,6 +119,15 @@ class SQLStorage(Storage):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["url"], engine_kwargs=state["engine_kwargs"])  # type: ignore[misc]
 
+    @property
+    def shared_between_processes(self) -> bool:
+        """Return ``False`` for an in-memory SQLite database, ``True`` otherwise."""
+        url = self._parsed
+        if url.get_backend_name() != "sqlite":
+            return True
+        memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        return not memory
+
     def default_artifact_root(self) -> str | None:
         """Return ``<database file>.artifacts`` beside a SQLite file; ``None`` otherwise."""
         url = self._parsed
