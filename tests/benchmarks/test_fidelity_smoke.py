@@ -63,9 +63,10 @@ def test_quick_mode_writes_a_row_for_every_method(tmp_path):
         assert r["epochs"] == r["task"]["budget"] == sum(r["epochs_by_trial"])
     baseline = [r for r in runs if r["task"]["method"] == "random-full"]
     assert all(len(r["full"]) == r["trials"] == 10 for r in baseline)  # 10% of 100 trials
-    # Re-rendering the saved runs gives the same tables.
-    again = fidelity.main(["--from-raw", str(raw)])
+    # Re-rendering the saved runs gives the same tables (--output: never the docs' default).
+    again = fidelity.main(["--from-raw", str(raw), "--output", str(tmp_path / "again.md")])
     assert again.split("### Problems")[1] == report.split("### Problems")[1].split("<!--")[0]
+    assert (tmp_path / "again.md").read_text().count("<!-- fidelity:start -->") == 1
 
 
 def test_synthetic_minimum_is_known_and_rankings_cross():
