@@ -375,3 +375,28 @@ def test_history_snapshots_do_not_change_as_the_study_grows():
     assert len(before.trials) == 3 and len(study.history().trials) == 5
     assert before.trials[-1].number == 2 and before.trials[1:] == tuple(before.trials)[1:]
     assert pickle.loads(pickle.dumps(before)).trials == before.trials
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp"])
+def test_reproducible_parallel_runs_repeat_model_based_suggestions(sampler):
+    import random
+    import time
+
+    from hyperdial.samplers import GPSampler, TPESampler
+
+    def objective(trial):
+        x = trial.suggest_float("x", -3, 3)
+        y = trial.suggest_int("y", 0, 8)
+        time.sleep(random.random() * 0.02)  # finishing order differs from run to run
+        return (x - 1) ** 2 + (y - 4) ** 2
+
+    runs = []
+    for _ in range(2):
+        make = TPESampler if sampler == "tpe" else GPSampler
+        study = hyperdial.create_study(
+            sampler=make(seed=5, n_startup_trials=4), storage=MemoryStorage(), seed=5
+        )
+        study.optimize(objective, n_trials=16, n_jobs=3, reproducible=True)
+        runs.append([dict(t.params) for t in study.trials])
+    assert runs[0] == runs[1]
+    assert len({(p["x"], p["y"]) for p in runs[0]}) >= 14  # not one point repeated

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -169,6 +170,7 @@ class Study:
         self._models_by_fidelity = kind.model_history is not Scheduler.model_history
         self._artifacts = artifacts
         self._explained: str | None = None  # what the study record last said of the scheduler
+        self._window: int | None = None  # reproducible parallel runs: trials a proposal ignores
         self._seed = seed
         self._lock = threading.RLock()
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
@@ -392,7 +394,7 @@ class Study:
         )
         if context.joint is None or declared_late:
             # A declared space met after define-by-run suggestions gets its own joint proposal.
-            history = context.history = self._model_history()
+            history = context.history = self._model_history(trial.number)
             joint_space = space if space is not None else self._sampler.infer_space(history)
             current = history.by_number(trial.number)
             context.joint = self._sampler.sample(history, current, joint_space, context.rng)
@@ -521,11 +523,27 @@ class Study:
             record = {"settings": self._scheduler.settings(), "now": why}
             self._storage.set_study_attr(self.study_id, _SCHEDULER_ATTR, record)
 
-    def _model_history(self) -> History:
-        history = self.history()
+    def _model_history(self, number: int) -> History:
+        """Return what the sampler learns from when it proposes for trial ``number``."""
+        history = self.history() if self._window is None else self._window_view(number)
         if self._models_by_fidelity:
             return self._scheduler.model_history(history)
         return history
+
+    def _window_view(self, number: int) -> History:
+        """Return trials ``0 .. number - window - 1`` (waiting until all have finished) and
+        trial ``number``: the same view whatever order parallel workers finish in."""
+        assert self._window is not None
+        cutoff = number - self._window
+        delay = 0.005
+        while True:
+            history = self.history()
+            earlier = [t for t in history.trials if t.number < cutoff]
+            if len(earlier) >= cutoff and all(t.state.is_finished() for t in earlier):
+                current = [t for t in history.trials if t.number == number]
+                return History(self.directions, earlier + current)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
 
     def _checkpoint_key(self, number: int) -> str:
         return f"{self.study_name}/{number}/checkpoint"
@@ -718,6 +736,7 @@ class Study:
         callbacks: Iterable[Callback] = (),
         show_progress_bar: bool | None = None,
         executor: Executor | None = None,
+        reproducible: bool = False,
     ) -> None:
         """Run ``objective`` on new trials until a budget is spent or :meth:`stop` is called.
 
@@ -736,23 +755,39 @@ class Study:
                 timeout that kills and a memory cap) or a
                 :class:`~hyperdial.execution.DaskExecutor` (a Dask cluster); ``n_jobs`` is then
                 ignored. Both need a storage other processes reach (a database URL).
+            reproducible: With several workers, make the suggestions a function of the seed
+                and the number of workers alone: trial ``k`` is proposed from trials ``0 ..
+                k - workers`` only, waiting for them to finish if needed, and the trials in
+                between are ignored rather than seen half-done. Costs idle time when trial
+                durations vary a lot; random, grid and quasi-random search are reproducible
+                anyway.
 
         Ctrl-C marks the running trial(s) FAILED (interrupted), keeps every finished trial and
         re-raises ``KeyboardInterrupt``; :func:`load_study` resumes the study.
         """
         from hyperdial._loop import run_optimize
 
-        run_optimize(
-            self,
-            objective,
-            n_trials=n_trials,
-            timeout=timeout,
-            n_jobs=n_jobs,
-            catch=catch,
-            callbacks=callbacks,
-            show_progress_bar=show_progress_bar,
-            executor=executor,
-        )
+        if not isinstance(reproducible, bool):
+            raise InvalidValueError(
+                f"Study.optimize: reproducible must be a bool; got {reproducible!r}."
+            )
+        workers = executor.max_workers if executor is not None else n_jobs
+        if reproducible and isinstance(workers, int) and workers > 1:
+            self._window = workers - 1
+        try:
+            run_optimize(
+                self,
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                n_jobs=n_jobs,
+                catch=catch,
+                callbacks=callbacks,
+                show_progress_bar=show_progress_bar,
+                executor=executor,
+            )
+        finally:
+            self._window = None
 
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to start no new trial (running ones finish)."""
