@@ -3,6 +3,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +163,123 @@ def test_no_studies(run_cli, tmp_path):
     hyperdial.create_study("x", storage=db)
     hyperdial.delete_study("x", storage=db)
     assert "No studies in" in run_cli("studies", "--storage", db).stdout
+
+
+TRAIN = """
+import os, sys, time
+x = float(sys.argv[1])
+with open(os.path.join("pids", os.environ["HYPERDIAL_TRIAL_NUMBER"]), "w") as f:
+    f.write(str(os.getpid()))
+steps = int(os.environ["HYPERDIAL_BUDGET"])
+for step in range(1, steps + 1):
+    print("report", step, (x - 0.3) ** 2 + 1 / step)  # no flush: the CLI unbuffers Python
+    time.sleep(0.01)
+time.sleep(0.15)  # a pruned command is killed by now
+print("training done")
+print((x - 0.3) ** 2 + 1 / steps)
+"""
+
+
+def curve(x, step):
+    return (x - 0.3) ** 2 + 1 / step
+
+
+def is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_command_reports_let_hyperband_prune(make_spec, db, run_cli, tmp_path):
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "pids").mkdir()
+    spec = make_spec(
+        "seed: 0\nsampler: random\nbudget: {trials: 10}\n"
+        "scheduler: {name: hyperband, min_resource: 1, max_resource: 9}\n"
+        'command: [PYTHON, train.py, "{x}"]\n',
+        space="space:\n  x: {type: float, low: 0, high: 1}\n",
+    )
+    result = run_cli("tune", spec, "--storage", db)
+    assert result.exit_code == 0, result.output
+    study = hyperdial.load_study("spec", storage=db)
+    assert study.user_attrs["scheduler"]["settings"]["class"] == "Hyperband"
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state is TrialState.COMPLETE]
+    assert pruned and complete and len(pruned) + len(complete) == 10
+    for trial in pruned:
+        last = max(trial.intermediate)
+        assert last in (1, 3)  # hyperband's rungs below max_resource
+        assert (
+            trial.value
+            == trial.intermediate[last]
+            == pytest.approx(curve(trial.params["x"], last))
+        )
+        assert trial.error.startswith("pruned at step")
+        assert trial.user_attrs["returncode"] is None
+        assert "training done" not in trial.user_attrs["stdout_tail"]  # killed while it ran
+        pid = int((tmp_path / "pids" / str(trial.number)).read_text())
+        deadline = time.monotonic() + 3
+        while is_running(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not is_running(pid)
+    for trial in complete:
+        assert sorted(trial.intermediate) == list(range(1, 10))
+        assert trial.value == pytest.approx(curve(trial.params["x"], 9))
+        assert trial.user_attrs["returncode"] == 0
+
+    result = run_cli("show", "spec", "--storage", db)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "scheduler: Hyperband" in lines
+    assert f"{len(pruned)} pruned trial{'s' if len(pruned) > 1 else ''}, by reason:" in lines
+    reasons = lines[lines.index(next(x for x in lines if "by reason:" in x)) + 1 :]
+    counted = [int(line.split()[0]) for line in reasons if "pruned at step" in line]
+    assert sum(counted) == len(pruned)
+
+
+def test_a_lineage_scheduler_passes_the_budget_and_parent(make_spec, db, run_cli):
+    code = (
+        "import json, os, sys; budget = os.environ['HYPERDIAL_BUDGET']; "
+        "print(json.dumps({'value': float(sys.argv[1]) + 1 / float(budget), "
+        "'budget': budget, 'parent': os.environ.get('HYPERDIAL_PARENT')}))"
+    )
+    spec = make_spec(
+        "seed: 1\nsampler: random\nbudget: {trials: 4}\n"
+        "scheduler: {name: successive_halving, n_configs: 3}\n"
+        f'command: [PYTHON, -c, "{code}", "{{x}}"]\n',
+        space="space:\n  x: {type: float, low: 0, high: 1}\n",
+    )
+    result = run_cli("tune", spec, "--storage", db)
+    assert result.exit_code == 0, result.output
+    trials = hyperdial.load_study("spec", storage=db).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    assert [(t.user_attrs["budget"], t.user_attrs["parent"]) for t in trials[:3]] == [
+        ("1", None)
+    ] * 3
+    best = min(trials[:3], key=lambda t: t.value)
+    promoted = trials[3]
+    assert promoted.parent == best.number and promoted.params == best.params
+    assert (promoted.user_attrs["budget"], promoted.user_attrs["parent"]) == (
+        "3",
+        str(best.number),
+    )
+    assert promoted.value == pytest.approx(best.params["x"] + 1 / 3)
+
+
+def test_a_single_objective_scheduler_with_several_objectives_fails_early(
+    make_spec, run_cli, tmp_path
+):
+    spec = make_spec(
+        "directions: [minimize, minimize]\nscheduler: median\nobjective: MODULE:pair\n"
+    )
+    db = tmp_path / "never.db"
+    result = run_cli("tune", spec, "--storage", f"sqlite:///{db}")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: spec.yaml: scheduler: 'median' handles one objective; this study has 2."
+    )
+    assert not db.exists()

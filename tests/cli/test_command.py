@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from hyperdial import FixedTrial, SearchSpace
+from hyperdial import FixedTrial, SearchSpace, TrialPruned
 from hyperdial.cli.command import (
     CommandError,
     CommandObjective,
     CommandTemplate,
     format_value,
     parse_output,
+    parse_report,
 )
 from hyperdial.exceptions import SpecError
 
@@ -182,3 +185,159 @@ def test_missing_program_fails_the_trial(tmp_path):
 def test_timeout_must_be_positive():
     with pytest.raises(ValueError, match="timeout_s must be > 0"):
         make_objective("print(1)", timeout_s=0, extra=["{kernel}", "{gamma}"])
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        pytest.param("report 3 0.25", (3, 0.25), id="number"),
+        pytest.param("  report\t0  -1e-3 ", (0, -1e-3), id="spacing"),
+        pytest.param("report 2 nan", (2, "nan"), id="nan"),
+        pytest.param("report 5 [0.5, 2]", (5, [0.5, 2.0]), id="list"),
+        pytest.param("0.25", None, id="value-line"),
+        pytest.param("report generated in 3 s", None, id="prose"),
+        pytest.param("reported 1 2", None, id="other-word"),
+    ],
+)
+def test_parse_report(line, expected):
+    result = parse_report(line)
+    if expected is not None and expected[1] == "nan":
+        assert result[0] == expected[0] and result[1] != result[1]
+    else:
+        assert result == expected
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        pytest.param("report 1.5 0.3", "STEP must be an int >= 0", id="float-step"),
+        pytest.param("report -1 0.3", "STEP must be an int >= 0", id="negative-step"),
+        pytest.param("report 2 high", "VALUE must be a number", id="word"),
+        pytest.param("report 2", "VALUE must be a number", id="no-value"),
+        pytest.param("report 2 [1, true]", "VALUE must be a number", id="bool-in-list"),
+        pytest.param("report 2 []", "VALUE must be a number", id="empty-list"),
+    ],
+)
+def test_parse_report_rejects_malformed_report_lines(line, expected):
+    with pytest.raises(CommandError, match=expected):
+        parse_report(line)
+
+
+class PruningTrial(FixedTrial):
+    """A fixed trial whose scheduler says prune once a report reaches ``prune_at``."""
+
+    def __init__(self, params, prune_at, **kwargs):
+        super().__init__(params, **kwargs)
+        self.prune_at = prune_at
+
+    def should_prune(self):
+        return max(self.intermediate, default=-1) >= self.prune_at
+
+
+def is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    if not Path("/proc/self").exists():
+        return True
+    try:  # a zombie has ended; its parent (init, for a grandchild) reaps it when it can
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids, within_s=3.0):
+    deadline = time.monotonic() + within_s
+    while any(is_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [p for p in pids if is_running(p)]
+
+
+REPORTING = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+with open(sys.argv[2], "w") as f:
+    f.write("%d %d" % (os.getpid(), child.pid))
+for step in range(9):
+    print("report", step, 10 - step)
+    time.sleep(0.05)
+time.sleep(30)
+print(1.0)
+"""
+
+
+def test_a_pruned_command_is_killed_with_its_children(tmp_path):
+    (tmp_path / "train.py").write_text(REPORTING)
+    space = SearchSpace.from_dict({"x": [1]})
+    pids = tmp_path / "pids"
+    template = CommandTemplate.parse([PY, "train.py", "{x}", str(pids)], space)
+    objective = CommandObjective(template, space, cwd=tmp_path)
+    trial = PruningTrial({"x": 1}, prune_at=2)
+    start = time.monotonic()
+    with pytest.raises(TrialPruned):
+        objective(trial)
+    assert time.monotonic() - start < 5
+    assert trial.intermediate == {0: 10.0, 1: 9.0, 2: 8.0}
+    assert trial.user_attrs["returncode"] is None
+    assert trial.user_attrs["stdout_tail"].startswith("report 0 10\nreport 1 9\nreport 2 8")
+    parent, child = (int(p) for p in pids.read_text().split())
+    assert wait_gone([parent, child]) == []
+
+
+def test_report_lines_are_not_values(tmp_path):
+    code = "print('report 0 5'); print('0.25'); print('report 1 4'); print()"
+    objective = make_objective(code, extra=["{kernel}", "{gamma}"])
+    trial = FixedTrial({"kernel": "linear"})
+    assert objective(trial) == 0.25
+    assert trial.intermediate == {0: 5.0, 1: 4.0}
+    assert trial.user_attrs["stdout_tail"] == "report 0 5\n0.25\nreport 1 4"
+
+
+def test_reports_without_a_value_fail_the_trial():
+    objective = make_objective("print('report 0 5')", extra=["{kernel}", "{gamma}"])
+    with pytest.raises(CommandError, match="printed only report lines"):
+        objective(FixedTrial({"kernel": "linear"}))
+
+
+def test_a_malformed_report_fails_the_trial_and_stops_the_command():
+    code = "import time; print('report 1.5 0.3', flush=True); time.sleep(30); print(1)"
+    objective = make_objective(code, extra=["{kernel}", "{gamma}"])
+    trial = FixedTrial({"kernel": "linear"})
+    start = time.monotonic()
+    with pytest.raises(CommandError, match="'report 1.5 0.3': STEP must be an int >= 0"):
+        objective(trial)
+    assert time.monotonic() - start < 5
+    assert trial.intermediate == {}
+    assert trial.user_attrs["returncode"] is None
+
+
+def test_reports_arrive_while_a_python_command_runs():
+    # No flush: PYTHONUNBUFFERED=1 makes the line arrive before the command ends.
+    code = "import time; print('report 0 1'); time.sleep(30); print(1)"
+    objective = make_objective(code, extra=["{kernel}", "{gamma}"])
+    trial = PruningTrial({"kernel": "linear"}, prune_at=0)
+    start = time.monotonic()
+    with pytest.raises(TrialPruned):
+        objective(trial)
+    assert time.monotonic() - start < 5
+
+
+def test_lineage_variables_reach_the_command(monkeypatch):
+    monkeypatch.setenv("HYPERDIAL_PARENT", "99")  # an outer run's must not leak
+    code = (
+        "import json, os; "
+        "print(json.dumps({'value': 0, 'env': [os.environ.get(k) for k in "
+        "('HYPERDIAL_BUDGET', 'HYPERDIAL_PARENT', 'HYPERDIAL_TRIAL_NUMBER')]}))"
+    )
+    objective = make_objective(code, extra=["{kernel}", "{gamma}"])
+    trial = FixedTrial({"kernel": "linear"}, number=7)
+    objective(trial)
+    assert trial.user_attrs["env"] == [None, None, "7"]
+    trial = FixedTrial({"kernel": "linear"}, number=8, budget=27.0)
+    trial.parent = 3
+    objective(trial)
+    assert trial.user_attrs["env"] == ["27", "3", "8"]
+    trial = FixedTrial({"kernel": "linear"}, budget=2.5)
+    objective(trial)
+    assert trial.user_attrs["env"][:2] == ["2.5", None]

@@ -9,6 +9,7 @@ from hyperdial._yaml import load_yaml
 from hyperdial.cli.spec import DEFAULT_STORAGE, StudySpec, load_spec, spec_from_dict
 from hyperdial.exceptions import SpecError
 from hyperdial.samplers import GridSampler, QMCSampler, RandomSampler
+from hyperdial.schedulers import ASHA, Hyperband
 from hyperdial.space import Float
 
 FULL = """
@@ -16,6 +17,7 @@ study: yield-regression
 storage: sqlite:///other.db
 direction: maximize
 sampler: {name: qmc, qmc_type: halton, seed: 3}
+scheduler: {name: hyperband, min_resource: 1, max_resource: 27}
 seed: 0
 budget: {trials: 50, timeout_s: 600}
 jobs: 2
@@ -52,6 +54,9 @@ def test_full_spec_is_read(make_spec, tmp_path):
     assert spec.base_dir == tmp_path.resolve()
     sampler = spec.make_sampler()
     assert isinstance(sampler, QMCSampler) and sampler.qmc_type == "halton"
+    scheduler = spec.make_scheduler()
+    assert isinstance(scheduler, Hyperband)
+    assert (scheduler.min_resource, scheduler.max_resource) == (1, 27)
 
 
 def test_defaults_and_name_from_file(make_spec):
@@ -60,6 +65,7 @@ def test_defaults_and_name_from_file(make_spec):
     assert spec.storage == DEFAULT_STORAGE
     assert spec.directions == ("minimize",)
     assert spec.sampler is None and spec.make_sampler() is None
+    assert spec.scheduler is None and spec.make_scheduler() is None
     assert spec.n_trials is None and spec.n_jobs == 1
 
 
@@ -70,6 +76,13 @@ def test_several_directions():
     )
     assert spec.directions == ("maximize", "minimize")
     assert isinstance(spec.make_sampler(), RandomSampler)
+
+
+def test_several_directions_need_a_pareto_aware_scheduler():
+    data = {"objective": "m:f", "directions": ["minimize", "minimize"], "scheduler": "asha"}
+    assert isinstance(spec_from_dict(data, name="x").make_scheduler(), ASHA)
+    with pytest.raises(SpecError, match="'median' handles one objective; this study has 2"):
+        spec_from_dict({**data, "scheduler": "median"}, name="x")
 
 
 def test_overrides_ignore_none():
@@ -138,6 +151,22 @@ def test_yaml_reads_exponents_as_floats():
             "objective: m:f\ndirection: minimize\ndirections: [minimize]\n", "not both", id="dirs"
         ),
         pytest.param("objective: m:f\ndirections: []\n", "non-empty list", id="dirs-empty"),
+        pytest.param(
+            "objective: m:f\nschedular: asha\n", "Did you mean 'scheduler'", id="sched-key"
+        ),
+        pytest.param(
+            "objective: m:f\nscheduler: early\n", "unknown scheduler 'early'", id="sched"
+        ),
+        pytest.param(
+            "objective: m:f\nscheduler: {name: asha, eta: 3}\n",
+            "scheduler: 'asha' has no option 'eta'. Its options: min_resource,",
+            id="sched-opt",
+        ),
+        pytest.param(
+            "objective: m:f\nscheduler: {name: hyperband, max_resource: 0}\n",
+            "scheduler: Hyperband: max_resource must be a finite number > 0; got 0.",
+            id="sched-value",
+        ),
         pytest.param("sampler: random\n", "objective: missing", id="no-objective"),
         pytest.param("objective: m:f\ncommand: x\n", "not both", id="both"),
         pytest.param("objective: train.py\n", "module:function", id="objective-format"),

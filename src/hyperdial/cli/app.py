@@ -241,6 +241,7 @@ def tune(
         n_trials=trials, timeout_s=timeout, storage=storage, study=study, seed=seed, n_jobs=jobs
     )
     sampler = spec.make_sampler()
+    scheduler = spec.make_scheduler()
     objective = build_objective(spec)
     resolved = _open_storage(spec.storage, must_exist=False)
     the_study = create_study(
@@ -248,6 +249,7 @@ def tune(
         storage=resolved,
         directions=list(spec.directions),
         sampler=sampler,
+        scheduler=scheduler,
         seed=spec.seed,
         load_if_exists=True,
     )
@@ -291,7 +293,13 @@ def tune(
             raise
     from hyperdial.cli.render import print_study
 
-    print_study(console, spec.study, the_study.history(), top=5)
+    print_study(
+        console,
+        spec.study,
+        the_study.history(),
+        top=5,
+        scheduler=the_study.user_attrs.get("scheduler"),
+    )
 
 
 # ---------------------------------------------------------------------------- studies
@@ -338,12 +346,13 @@ def show(
     storage: StorageOption = DEFAULT_STORAGE,
     top: Annotated[int, typer.Option("--top", min=1, help="Trials to list.")] = 10,
 ) -> None:
-    """Show a study's best trial and its best trials (the Pareto front for several objectives)."""
+    """Show a study's best trials (or Pareto front), its scheduler and why trials were pruned."""
     from hyperdial.cli.render import print_study
     from hyperdial.study import load_study
 
     loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
-    print_study(_console(), study, loaded.history(), top=top)
+    record = loaded.user_attrs.get("scheduler")
+    print_study(_console(), study, loaded.history(), top=top, scheduler=record)
 
 
 # ---------------------------------------------------------------------------- export

@@ -4,7 +4,8 @@ A :class:`CommandTemplate` is split into arguments with :func:`shlex.split` *bef
 parameter values are substituted, so a value is always exactly one argument and is never
 interpreted by a shell. :class:`CommandObjective` runs the rendered command, kills it (with its
 children) after a per-trial timeout and reads the objective value from the last non-empty line
-of its standard output.
+of its standard output; ``report STEP VALUE`` lines, read while it runs, are intermediate values
+that let the study's scheduler stop it early.
 
 Example:
     >>> from hyperdial import SearchSpace
@@ -13,24 +14,31 @@ Example:
     ['python', 'train.py', '--lr', '0.01']
     >>> parse_output("epoch 3\\n0.25\\n").values
     0.25
+    >>> parse_report("report 3 0.25")
+    (3, 0.25)
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import os
+import queue
 import re
 import shlex
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from hyperdial._types import JSON, ParamValue
-from hyperdial.exceptions import HyperdialError, SpecError
+from hyperdial.exceptions import HyperdialError, InvalidValueError, SpecError, TrialPruned
 
 if TYPE_CHECKING:
     from hyperdial.space import SearchSpace
@@ -43,6 +51,7 @@ __all__ = [
     "CommandTemplate",
     "format_value",
     "parse_output",
+    "parse_report",
 ]
 
 # ``{name}`` is a placeholder; ``{{`` and ``}}`` are literal braces; other braces stay as written
@@ -51,6 +60,8 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.\-]*)\}")
 _TAIL_LINES = 20
 _TAIL_CHARS = 2000
 _KILL_GRACE_S = 5.0
+_POLL_S = 0.5
+_LINEAGE_VARIABLES = ("HYPERDIAL_BUDGET", "HYPERDIAL_PARENT")
 
 
 class CommandError(HyperdialError):
@@ -260,11 +271,47 @@ def _tail(text: str) -> str:
     return _shorten("\n".join(text.rstrip().splitlines()[-_TAIL_LINES:]), _TAIL_CHARS)
 
 
+class _Tail:
+    """The last lines of a stream, cut as :func:`_tail` cuts the whole text, in bounded memory.
+
+    Trailing blank lines are held back until a non-blank line follows, so they are dropped at
+    the end, as ``text.rstrip()`` would.
+    """
+
+    def __init__(self) -> None:
+        self._lines: deque[str] = deque(maxlen=_TAIL_LINES)
+        self._blank: deque[str] = deque(maxlen=_TAIL_LINES)
+
+    def add(self, line: str) -> None:
+        if not line.strip():
+            self._blank.append(line)
+            return
+        self._lines.extend(self._blank)
+        self._blank.clear()
+        self._lines.append(line)
+
+    def text(self) -> str:
+        return _tail("\n".join(self._lines))
+
+
+class _End(enum.Enum):
+    """How a command's run ended."""
+
+    EXITED = "exited"
+    TIMED_OUT = "timed out"
+    STOPPED = "stopped"  # the stdout handler asked to stop it (a prune or a bad report line)
+
+
 @dataclass(frozen=True)
 class _Completed:
-    returncode: int | None  # None after a timeout
-    stdout: str
+    end: _End
+    returncode: int | None  # None unless the command exited by itself
+    stdout: str  # the tails
     stderr: str
+
+
+_STDOUT = 0  # the index of stdout in _Streams
+_Lines = queue.Queue[tuple[int, str | None]]
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -277,9 +324,77 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.kill()
 
 
+def _pump(stream: IO[bytes], which: int, lines: _Lines) -> None:
+    """Put each line of ``stream`` on ``lines``, then ``None`` at its end (a reader thread)."""
+    try:
+        for raw in iter(stream.readline, b""):
+            lines.put((which, raw.decode("utf-8", errors="replace").rstrip("\r\n")))
+    except (OSError, ValueError):  # the pipe broke or was closed
+        pass
+    finally:
+        lines.put((which, None))
+
+
+class _Streams:
+    """Reader threads for a process's stdout and stderr, and the tails of both."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        self.streams = (proc.stdout, proc.stderr)
+        self.lines: _Lines = queue.Queue()
+        self.tails = (_Tail(), _Tail())
+        self.ended: set[int] = set()
+        self.readers = [
+            threading.Thread(target=_pump, args=(s, i, self.lines), daemon=True, name=name)
+            for i, (s, name) in enumerate(zip(self.streams, ("stdout", "stderr")))
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def next(self, deadline: float | None) -> tuple[int, str] | None:
+        """Return the next line read (and tail it), or ``None`` after ``deadline``/at the end."""
+        while len(self.ended) < 2:
+            wait = _POLL_S if deadline is None else min(deadline - time.monotonic(), _POLL_S)
+            if deadline is not None and wait <= 0:
+                return None
+            try:
+                which, line = self.lines.get(timeout=wait)
+            except queue.Empty:
+                continue  # short waits keep Ctrl-C responsive everywhere
+            if line is None:
+                self.ended.add(which)
+                continue
+            self.tails[which].add(line)
+            return which, line
+        return None
+
+    def drain(self) -> None:
+        """Tail what is left after a kill, for a short grace period.
+
+        A detached grandchild may keep a pipe open; its reader is then left behind (a daemon
+        thread, ended when the pipe closes).
+        """
+        deadline = time.monotonic() + _KILL_GRACE_S
+        while self.next(deadline) is not None:
+            pass
+
+    def close(self) -> None:
+        for which in self.ended:
+            self.readers[which].join()
+            self.streams[which].close()
+
+
 def _run(
-    args: Sequence[str], cwd: Path, timeout_s: float | None, env: Mapping[str, str]
+    args: Sequence[str],
+    cwd: Path,
+    timeout_s: float | None,
+    env: Mapping[str, str],
+    on_stdout: Callable[[str], bool],
 ) -> _Completed:
+    """Run a command, passing each line of its stdout to ``on_stdout`` as it comes.
+
+    ``on_stdout`` returns ``True`` to stop the command now: it is killed with its children.
+    """
     # A new session lets a timeout kill grandchildren too (``subprocess.run`` kills only the
     # child and then waits forever if a grandchild holds the pipes open).
     proc = subprocess.Popen(
@@ -291,39 +406,153 @@ def _run(
         stderr=subprocess.PIPE,
         start_new_session=os.name == "posix",
     )
+    streams = _Streams(proc)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    end = _End.EXITED
     try:
-        out, err = proc.communicate(timeout=timeout_s)
-        returncode: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        try:
-            out, err = proc.communicate(timeout=_KILL_GRACE_S)
-        except subprocess.TimeoutExpired:  # a detached grandchild keeps the pipes open
-            out, err = b"", b""
-        returncode = None
+        while (read := streams.next(deadline)) is not None:
+            which, line = read
+            if which == _STDOUT and on_stdout(line):
+                end = _End.STOPPED
+                break
+        else:
+            if len(streams.ended) < 2:
+                end = _End.TIMED_OUT
+            else:
+                wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                try:
+                    proc.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    end = _End.TIMED_OUT
+        if end is not _End.EXITED:
+            _kill(proc)
+            proc.wait()
+            streams.drain()
     except BaseException:  # Ctrl-C: the child is in its own session, so end it here
         _kill(proc)
         proc.wait()
         raise
-    return _Completed(returncode, _decode(out), _decode(err))
+    finally:
+        streams.close()
+    returncode = proc.returncode if end is _End.EXITED else None
+    out, err = (tail.text() for tail in streams.tails)
+    return _Completed(end, returncode, out, err)
 
 
-def _decode(data: bytes | None) -> str:
-    return (data or b"").decode("utf-8", errors="replace")
+_REPORT = re.compile(r"^report\s+([-+]?[0-9]\S*)(?:\s+(.*))?$")
+_REPORT_FORM = (
+    "write 'report STEP VALUE' (STEP an int >= 0, VALUE a number or a JSON list of numbers)"
+)
+
+
+def parse_report(line: str) -> tuple[int, float | list[float]] | None:
+    """Read a ``report STEP VALUE`` line; return ``None`` for any other line.
+
+    A line that starts with the word ``report`` and a number is a report line: ``STEP`` must
+    be an int >= 0 and ``VALUE`` a number or a JSON list of numbers (several objectives).
+
+    Raises:
+        CommandError: the line is a report line, but malformed.
+
+    Example:
+        >>> parse_report("report 3 0.25"), parse_report("report 3 [0.5, 2]")
+        ((3, 0.25), (3, [0.5, 2.0]))
+        >>> parse_report("0.25") is None
+        True
+    """
+    match = _REPORT.match(line.strip())
+    if match is None:
+        return None
+    step_text, value_text = match.group(1), (match.group(2) or "").strip()
+    step = int(step_text) if step_text.isascii() and step_text.isdigit() else -1
+    if step < 0:
+        raise CommandError(
+            f"stdout line {_shorten(line, 200)!r}: STEP must be an int >= 0; {_REPORT_FORM}."
+        )
+    value: float | list[float] | None = None
+    if value_text.startswith("["):
+        try:
+            data = json.loads(value_text)
+        except ValueError:
+            data = None
+        numbers = [_number(v) for v in data] if isinstance(data, list) else []
+        if numbers and all(n is not None for n in numbers):
+            value = [n for n in numbers if n is not None]
+    else:
+        try:
+            value = float(value_text)
+        except ValueError:
+            pass
+    if value is None:
+        raise CommandError(
+            f"stdout line {_shorten(line, 200)!r}: VALUE must be a number or a JSON list of "
+            f"numbers; {_REPORT_FORM}."
+        )
+    return step, value
+
+
+class _Reports:
+    """Pass a trial's report lines to it, and keep its last other line (the value)."""
+
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self.value_line = ""
+        self.n_reports = 0
+        self.pruned = False
+        self.error: str | None = None
+
+    def on_line(self, line: str) -> bool:
+        """Handle one stdout line; return ``True`` to stop the command."""
+        if not line.strip():
+            return False
+        try:
+            report = parse_report(line)
+            if report is None:
+                self.value_line = line
+                return False
+            step, value = report
+            self.trial.report(value, step)
+        except (CommandError, InvalidValueError) as exc:  # malformed, or a wrong value count
+            self.error = str(exc)
+            return True
+        self.n_reports += 1
+        self.pruned = self.trial.should_prune()
+        return self.pruned
+
+
+def _budget_text(budget: float) -> str:
+    """Return a budget as an int when it is a whole number (``27``, not ``27.0``)."""
+    if isinstance(budget, float) and budget.is_integer():
+        return str(int(budget))
+    return format_value(budget)
 
 
 class CommandObjective:
     """Run a command per trial and read its objective value(s) from stdout.
 
     Each call draws the trial's parameters with :meth:`Trial.suggest_space`, renders the
-    template, runs it (no shell; working directory ``cwd``) and returns the parsed value. A
+    template, runs it (no shell; working directory ``cwd``) and returns the parsed value: the
+    last non-empty stdout line that is not a report line (see :func:`parse_output`). A
     non-zero exit, a timeout or an unreadable output raises :class:`CommandError`, which the
     study records as a FAILED trial with the message as its error. The command line, exit code
-    and the tails of stdout and stderr are stored as user attributes (``command``,
-    ``returncode``, ``stdout_tail``, ``stderr_tail``).
+    (``None`` when it was killed) and the tails of stdout and stderr are stored as user
+    attributes (``command``, ``returncode``, ``stdout_tail``, ``stderr_tail``).
 
-    The command's environment adds ``HYPERDIAL_TRIAL_NUMBER`` (and whatever ``env`` holds) to
-    the current one.
+    **Early stopping.** Stdout is read line by line while the command runs. A line
+    ``report STEP VALUE`` (``STEP`` an int >= 0, the resource used so far such as an epoch;
+    ``VALUE`` a number, or a JSON list of numbers for several objectives) calls
+    ``trial.report(VALUE, STEP)`` and then ``trial.should_prune()``. When the study's scheduler
+    says prune, the command and its children are killed and :class:`~hyperdial.TrialPruned` is
+    raised: the study records the trial PRUNED, with its last reported value and the
+    scheduler's reason. A report line that is malformed (see :func:`parse_report`) kills the
+    command and raises :class:`CommandError`.
+
+    The command's environment adds to the current one ``HYPERDIAL_TRIAL_NUMBER``,
+    ``PYTHONUNBUFFERED=1`` (unless set; so a Python command's lines arrive as printed),
+    whatever ``env`` holds and, under a scheduler that launches trials by lineage,
+    ``HYPERDIAL_BUDGET`` (``trial.budget``: the resource to train up to, an int when whole)
+    and ``HYPERDIAL_PARENT`` (``trial.parent``: the number of the trial to resume from; a
+    command keeps its own checkpoints, e.g. in a file named after its trial number).
 
     Args:
         template: The command line to render.
@@ -335,9 +564,11 @@ class CommandObjective:
     Example:
         >>> from hyperdial import FixedTrial, SearchSpace
         >>> space = SearchSpace.from_dict({"x": {"type": "int", "low": 0, "high": 9}})
-        >>> template = CommandTemplate.parse(["python", "-c", "print({x} ** 2)"], space)
-        >>> CommandObjective(template, space, cwd=Path("."))(FixedTrial({"x": 3}))
-        9.0
+        >>> code = "print('report 0', {x} + 1); print({x} ** 2)"
+        >>> template = CommandTemplate.parse(["python", "-c", code], space)
+        >>> trial = FixedTrial({"x": 3})
+        >>> CommandObjective(template, space, cwd=Path("."))(trial), trial.intermediate
+        (9.0, {0: 4.0})
     """
 
     def __init__(
@@ -357,34 +588,57 @@ class CommandObjective:
         self.timeout_s = timeout_s
         self.env = dict(env or {})
 
+    def _environment(self, trial: Trial) -> dict[str, str]:
+        # An outer run's lineage variables must not leak into a trial without them.
+        env = {k: v for k, v in os.environ.items() if k not in _LINEAGE_VARIABLES}
+        # Python buffers a pipe in blocks: report lines would arrive at exit, too late to stop.
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.update(self.env)
+        env["HYPERDIAL_TRIAL_NUMBER"] = str(trial.number)
+        if trial.budget is not None:
+            env["HYPERDIAL_BUDGET"] = _budget_text(trial.budget)
+        if trial.parent is not None:
+            env["HYPERDIAL_PARENT"] = str(trial.parent)
+        return env
+
     def __call__(self, trial: Trial) -> float | list[float]:
         """Run the command for ``trial`` and return its objective value(s).
 
         Raises:
-            CommandError: the command failed, timed out or printed no value.
+            CommandError: the command failed, timed out, printed no value or a malformed
+                report line.
+            TrialPruned: the scheduler stopped the trial after a report line.
         """
         params = trial.suggest_space(self.space)
         args = self.template.render(params)
         trial.set_user_attr("command", shlex.join(args))
-        env = {**os.environ, **self.env, "HYPERDIAL_TRIAL_NUMBER": str(trial.number)}
+        reports = _Reports(trial)
         try:
-            done = _run(args, self.cwd, self.timeout_s, env)
+            done = _run(args, self.cwd, self.timeout_s, self._environment(trial), reports.on_line)
         except OSError as exc:
             raise CommandError(f"cannot run {args[0]!r}: {exc.strerror or exc}.") from None
-        stdout_tail, stderr_tail = _tail(done.stdout), _tail(done.stderr)
         trial.set_user_attr("returncode", done.returncode)
-        trial.set_user_attr("stdout_tail", stdout_tail)
-        trial.set_user_attr("stderr_tail", stderr_tail)
-        if done.returncode is None:
-            raise CommandError(f"timed out after {self.timeout_s:g} s{_stderr_note(stderr_tail)}")
+        trial.set_user_attr("stdout_tail", done.stdout)
+        trial.set_user_attr("stderr_tail", done.stderr)
+        if reports.error is not None:
+            raise CommandError(reports.error)
+        if reports.pruned:
+            raise TrialPruned(f"trial {trial.number} pruned after {reports.n_reports} reports")
+        if done.end is _End.TIMED_OUT:
+            raise CommandError(f"timed out after {self.timeout_s:g} s{_stderr_note(done.stderr)}")
         if done.returncode != 0:
             raise CommandError(
-                f"the command exited with code {done.returncode}{_stderr_note(stderr_tail)}"
+                f"the command exited with code {done.returncode}{_stderr_note(done.stderr)}"
             )
         try:
-            outcome = parse_output(done.stdout)
+            if not reports.value_line and reports.n_reports:
+                raise CommandError(
+                    "the command printed only report lines; print the objective value on a "
+                    "last line of its own."
+                )
+            outcome = parse_output(reports.value_line)
         except CommandError as exc:
-            lines = [line for line in stderr_tail.splitlines() if line.strip()][-5:]
+            lines = [line for line in done.stderr.splitlines() if line.strip()][-5:]
             more = "\nstderr ends with:\n" + "\n".join(lines) if lines else ""
             raise CommandError(f"{exc}{more}") from None
         for key, value in outcome.attrs.items():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich import box
 from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from hyperdial._types import Direction, ParamValue
+from hyperdial._types import JSON, Direction, ParamValue
 from hyperdial.history import History
 from hyperdial.storage.base import StudyInfo
 from hyperdial.trial import FrozenTrial, TrialState
@@ -20,6 +20,8 @@ __all__ = [
     "best_trials",
     "format_number",
     "print_study",
+    "pruned_summary",
+    "scheduler_line",
     "state_counts",
     "studies_table",
     "trials_table",
@@ -27,6 +29,7 @@ __all__ = [
 
 _MAX_PARAM_COLUMNS = 8
 _MAX_REASON = 80
+_MAX_PRUNE_REASONS = 3
 _MODULE_PATH = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=\w+:)")
 
 
@@ -159,15 +162,83 @@ def _best_block(history: History) -> Group | Text:
     return Group(table)
 
 
-def print_study(console: Console, name: str, history: History, top: int) -> None:
-    """Print a study: its counts, its best trial and its ``top`` best trials."""
+def scheduler_line(record: JSON) -> Text | None:
+    """Return ``scheduler: <method>: <why>`` from the study's ``scheduler`` record, if any.
+
+    Example:
+        >>> scheduler_line({"settings": {}, "now": "none: no trial reports"}).plain
+        'scheduler: none: no trial reports'
+    """
+    now = record.get("now") if isinstance(record, Mapping) else None
+    if not isinstance(now, str) or not now.strip():
+        return None
+    return Text(f"scheduler: {_first_line(now, 10 * _MAX_REASON)}")
+
+
+def _prune_group(error: str | None) -> str:
+    """Return where a trial was pruned: its reason up to the last ``": "`` (the details)."""
+    line = _first_line(error, limit=10 * _MAX_REASON)
+    if not line:
+        return "no reason recorded"
+    head, sep, _ = line.rpartition(": ")
+    return _first_line(head if sep else line)
+
+
+def pruned_summary(trials: Sequence[FrozenTrial]) -> Text | None:
+    """Return how many trials were pruned and the most common reasons, or ``None``.
+
+    Reasons are grouped by where the trial was stopped (the scheduler's reason without its
+    details after the last ``": "``, e.g. the rank), most common first.
+
+    Example:
+        >>> from hyperdial.trial import FrozenTrial, TrialState
+        >>> t = FrozenTrial(trial_id=0, number=0, state=TrialState.PRUNED,
+        ...                 error="pruned at step 1 (rung 0, resource 1): rank 3 of 3")
+        >>> print(pruned_summary([t]).plain)
+        1 pruned trial, by reason:
+          1  pruned at step 1 (rung 0, resource 1)
+    """
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    if not pruned:
+        return None
+    groups = Counter(_prune_group(t.error) for t in pruned).most_common()
+    shown = groups[:_MAX_PRUNE_REASONS]
+    width = len(str(shown[0][1]))
+    noun = "trial" if len(pruned) == 1 else "trials"
+    lines = [f"{len(pruned)} pruned {noun}, by reason:"]
+    lines += [f"  {count:>{width}}  {reason}" for reason, count in shown]
+    if len(groups) > len(shown):
+        rest = len(groups) - len(shown)
+        lines.append(f"  (+{rest} other reason{'s' if rest > 1 else ''})")
+    return Text("\n".join(lines))
+
+
+def print_study(
+    console: Console, name: str, history: History, top: int, *, scheduler: JSON = None
+) -> None:
+    """Print a study: its counts, scheduler, best trial, ``top`` best and pruned trials.
+
+    Args:
+        console: Where to print.
+        name: The study's name.
+        history: The study's trials.
+        top: How many of the best trials to list.
+        scheduler: The study's ``scheduler`` record (``{"settings": ..., "now": ...}``), if
+            any.
+    """
     directions = ", ".join(d.value for d in history.directions)
     console.print(f"[bold]{name}[/bold] ({directions}) - {state_counts(history.trials)}")
+    line = scheduler_line(scheduler)
+    if line is not None:
+        console.print(line)
     console.print(_best_block(history))
     best = best_trials(history, top)
     if best:
         title = "Pareto front" if history.n_objectives > 1 else f"Top {len(best)} trials"
         console.print(trials_table(best, history.directions, title, console.width))
+    summary = pruned_summary(history.trials)
+    if summary is not None:
+        console.print(summary)
     failed = [t for t in history.trials if t.state is TrialState.FAILED][-3:]
     if failed:
         title = "Latest failed trials"

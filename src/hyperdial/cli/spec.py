@@ -26,11 +26,13 @@ from hyperdial._types import JSON, Direction, ParamValue
 from hyperdial._yaml import load_yaml
 from hyperdial.cli.command import CommandTemplate
 from hyperdial.cli.sampler import SamplerSpec, build_sampler, parse_grid, parse_sampler
+from hyperdial.cli.scheduler import SchedulerSpec, build_scheduler, parse_scheduler
 from hyperdial.exceptions import HyperdialError, SpecError
 from hyperdial.space import SearchSpace
 
 if TYPE_CHECKING:
     from hyperdial.samplers import Sampler
+    from hyperdial.schedulers import Scheduler
 
 __all__ = ["DEFAULT_STORAGE", "StudySpec", "load_spec", "spec_from_dict"]
 
@@ -43,6 +45,7 @@ _KEYS = (
     "direction",
     "directions",
     "sampler",
+    "scheduler",
     "seed",
     "budget",
     "jobs",
@@ -65,6 +68,7 @@ class StudySpec:
         storage: The storage URL.
         directions: ``"minimize"`` or ``"maximize"``, one per objective.
         sampler: The sampler to build, or ``None`` for the study's default.
+        scheduler: The scheduler to build, or ``None`` for the study's default.
         seed: The study's seed.
         n_trials: How many finished trials the study should hold (its total, so a rerun
             resumes), or ``None`` for no limit.
@@ -83,6 +87,7 @@ class StudySpec:
     storage: str = DEFAULT_STORAGE
     directions: tuple[str, ...] = ("minimize",)
     sampler: SamplerSpec | None = None
+    scheduler: SchedulerSpec | None = None
     seed: int | None = None
     n_trials: int | None = None
     timeout_s: float | None = None
@@ -119,6 +124,24 @@ class StudySpec:
         if self.sampler is None:
             return None
         return build_sampler(self.sampler, self.space, self.grid)
+
+    def make_scheduler(self) -> Scheduler | None:
+        """Build the scheduler the spec names (``None`` leaves the choice to the study).
+
+        Raises:
+            SpecError: an option is invalid, or the scheduler handles one objective and the
+                spec has several.
+        """
+        if self.scheduler is None:
+            return None
+        scheduler = build_scheduler(self.scheduler)
+        if len(self.directions) > 1 and not scheduler.supports_multi_objective:
+            raise SpecError(
+                f"scheduler: {self.scheduler.name!r} handles one objective; this study has "
+                f"{len(self.directions)}. Use one that ranks by Pareto front, e.g. asha or "
+                "hyperband."
+            )
+        return scheduler
 
 
 def load_spec(path: str | Path) -> StudySpec:
@@ -159,6 +182,7 @@ def spec_from_dict(data: JSON, *, name: str, base_dir: Path | None = None) -> St
     space = _space(data.get("space"), base_dir)
     objective, command = _objective(data, space)
     sampler = parse_sampler(data.get("sampler"))
+    scheduler = parse_scheduler(data.get("scheduler"))
     grid = parse_grid(data.get("grid"), space)
     if grid is not None and (sampler is None or sampler.name != "grid"):
         raise SpecError("grid: is used only with sampler: grid.")
@@ -177,6 +201,7 @@ def spec_from_dict(data: JSON, *, name: str, base_dir: Path | None = None) -> St
         storage=_string(data, "storage", DEFAULT_STORAGE),
         directions=_directions(data),
         sampler=sampler,
+        scheduler=scheduler,
         seed=_seed(data.get("seed"), "seed"),
         n_trials=_positive(budget, "trials", int, prefix="budget."),
         timeout_s=_positive(budget, "timeout_s", float, prefix="budget."),
@@ -191,6 +216,7 @@ def spec_from_dict(data: JSON, *, name: str, base_dir: Path | None = None) -> St
     if command is not None:
         command.check_program(base_dir)
     spec.make_sampler()  # fail now, not after the study was created
+    spec.make_scheduler()
     return spec
 
 
