@@ -20,24 +20,18 @@ Example:
 
 from __future__ import annotations
 
-import enum
 import json
 import os
-import queue
 import re
 import shlex
 import shutil
-import signal
-import subprocess
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from hyperdial._types import JSON, ParamValue
+from hyperdial.cli._process import End, run, shorten
 from hyperdial.exceptions import HyperdialError, InvalidValueError, SpecError, TrialPruned
 
 if TYPE_CHECKING:
@@ -57,10 +51,6 @@ __all__ = [
 # ``{name}`` is a placeholder; ``{{`` and ``}}`` are literal braces; other braces stay as written
 # (so ``python -c "print({'value': 1})"`` needs no escaping).
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.\-]*)\}")
-_TAIL_LINES = 20
-_TAIL_CHARS = 2000
-_KILL_GRACE_S = 5.0
-_POLL_S = 0.5
 _LINEAGE_VARIABLES = ("HYPERDIAL_BUDGET", "HYPERDIAL_PARENT")
 
 
@@ -259,184 +249,8 @@ def parse_output(stdout: str) -> CommandOutcome:
             return CommandOutcome([n for n in numbers if n is not None], attrs)
     raise CommandError(
         "the last line of stdout must be a number, a JSON list of numbers or a JSON object "
-        f'with a "value" or "values" key; got {_shorten(line, 200)!r}.'
+        f'with a "value" or "values" key; got {shorten(line, 200)!r}.'
     )
-
-
-def _shorten(text: str, n: int) -> str:
-    return text if len(text) <= n else "..." + text[-n:]
-
-
-def _tail(text: str) -> str:
-    return _shorten("\n".join(text.rstrip().splitlines()[-_TAIL_LINES:]), _TAIL_CHARS)
-
-
-class _Tail:
-    """The last lines of a stream, cut as :func:`_tail` cuts the whole text, in bounded memory.
-
-    Trailing blank lines are held back until a non-blank line follows, so they are dropped at
-    the end, as ``text.rstrip()`` would.
-    """
-
-    def __init__(self) -> None:
-        self._lines: deque[str] = deque(maxlen=_TAIL_LINES)
-        self._blank: deque[str] = deque(maxlen=_TAIL_LINES)
-
-    def add(self, line: str) -> None:
-        if not line.strip():
-            self._blank.append(line)
-            return
-        self._lines.extend(self._blank)
-        self._blank.clear()
-        self._lines.append(line)
-
-    def text(self) -> str:
-        return _tail("\n".join(self._lines))
-
-
-class _End(enum.Enum):
-    """How a command's run ended."""
-
-    EXITED = "exited"
-    TIMED_OUT = "timed out"
-    STOPPED = "stopped"  # the stdout handler asked to stop it (a prune or a bad report line)
-
-
-@dataclass(frozen=True)
-class _Completed:
-    end: _End
-    returncode: int | None  # None unless the command exited by itself
-    stdout: str  # the tails
-    stderr: str
-
-
-_STDOUT = 0  # the index of stdout in _Streams
-_Lines = queue.Queue[tuple[int, str | None]]
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process and, on POSIX, every process of its session."""
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    proc.kill()
-
-
-def _pump(stream: IO[bytes], which: int, lines: _Lines) -> None:
-    """Put each line of ``stream`` on ``lines``, then ``None`` at its end (a reader thread)."""
-    try:
-        for raw in iter(stream.readline, b""):
-            lines.put((which, raw.decode("utf-8", errors="replace").rstrip("\r\n")))
-    except (OSError, ValueError):  # the pipe broke or was closed
-        pass
-    finally:
-        lines.put((which, None))
-
-
-class _Streams:
-    """Reader threads for a process's stdout and stderr, and the tails of both."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
-        self.streams = (proc.stdout, proc.stderr)
-        self.lines: _Lines = queue.Queue()
-        self.tails = (_Tail(), _Tail())
-        self.ended: set[int] = set()
-        self.readers = [
-            threading.Thread(target=_pump, args=(s, i, self.lines), daemon=True, name=name)
-            for i, (s, name) in enumerate(zip(self.streams, ("stdout", "stderr")))
-        ]
-        for reader in self.readers:
-            reader.start()
-
-    def next(self, deadline: float | None) -> tuple[int, str] | None:
-        """Return the next line read (and tail it), or ``None`` after ``deadline``/at the end."""
-        while len(self.ended) < 2:
-            wait = _POLL_S if deadline is None else min(deadline - time.monotonic(), _POLL_S)
-            if deadline is not None and wait <= 0:
-                return None
-            try:
-                which, line = self.lines.get(timeout=wait)
-            except queue.Empty:
-                continue  # short waits keep Ctrl-C responsive everywhere
-            if line is None:
-                self.ended.add(which)
-                continue
-            self.tails[which].add(line)
-            return which, line
-        return None
-
-    def drain(self) -> None:
-        """Tail what is left after a kill, for a short grace period.
-
-        A detached grandchild may keep a pipe open; its reader is then left behind (a daemon
-        thread, ended when the pipe closes).
-        """
-        deadline = time.monotonic() + _KILL_GRACE_S
-        while self.next(deadline) is not None:
-            pass
-
-    def close(self) -> None:
-        for which in self.ended:
-            self.readers[which].join()
-            self.streams[which].close()
-
-
-def _run(
-    args: Sequence[str],
-    cwd: Path,
-    timeout_s: float | None,
-    env: Mapping[str, str],
-    on_stdout: Callable[[str], bool],
-) -> _Completed:
-    """Run a command, passing each line of its stdout to ``on_stdout`` as it comes.
-
-    ``on_stdout`` returns ``True`` to stop the command now: it is killed with its children.
-    """
-    # A new session lets a timeout kill grandchildren too (``subprocess.run`` kills only the
-    # child and then waits forever if a grandchild holds the pipes open).
-    proc = subprocess.Popen(
-        list(args),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=os.name == "posix",
-    )
-    streams = _Streams(proc)
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    end = _End.EXITED
-    try:
-        while (read := streams.next(deadline)) is not None:
-            which, line = read
-            if which == _STDOUT and on_stdout(line):
-                end = _End.STOPPED
-                break
-        else:
-            if len(streams.ended) < 2:
-                end = _End.TIMED_OUT
-            else:
-                wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-                try:
-                    proc.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    end = _End.TIMED_OUT
-        if end is not _End.EXITED:
-            _kill(proc)
-            proc.wait()
-            streams.drain()
-    except BaseException:  # Ctrl-C: the child is in its own session, so end it here
-        _kill(proc)
-        proc.wait()
-        raise
-    finally:
-        streams.close()
-    returncode = proc.returncode if end is _End.EXITED else None
-    out, err = (tail.text() for tail in streams.tails)
-    return _Completed(end, returncode, out, err)
 
 
 _REPORT = re.compile(r"^report\s+([-+]?[0-9]\S*)(?:\s+(.*))?$")
@@ -467,7 +281,7 @@ def parse_report(line: str) -> tuple[int, float | list[float]] | None:
     step = int(step_text) if step_text.isascii() and step_text.isdigit() else -1
     if step < 0:
         raise CommandError(
-            f"stdout line {_shorten(line, 200)!r}: STEP must be an int >= 0; {_REPORT_FORM}."
+            f"stdout line {shorten(line, 200)!r}: STEP must be an int >= 0; {_REPORT_FORM}."
         )
     value: float | list[float] | None = None
     if value_text.startswith("["):
@@ -485,7 +299,7 @@ def parse_report(line: str) -> tuple[int, float | list[float]] | None:
             pass
     if value is None:
         raise CommandError(
-            f"stdout line {_shorten(line, 200)!r}: VALUE must be a number or a JSON list of "
+            f"stdout line {shorten(line, 200)!r}: VALUE must be a number or a JSON list of "
             f"numbers; {_REPORT_FORM}."
         )
     return step, value
@@ -614,7 +428,7 @@ class CommandObjective:
         trial.set_user_attr("command", shlex.join(args))
         reports = _Reports(trial)
         try:
-            done = _run(args, self.cwd, self.timeout_s, self._environment(trial), reports.on_line)
+            done = run(args, self.cwd, self.timeout_s, self._environment(trial), reports.on_line)
         except OSError as exc:
             raise CommandError(f"cannot run {args[0]!r}: {exc.strerror or exc}.") from None
         trial.set_user_attr("returncode", done.returncode)
@@ -624,7 +438,7 @@ class CommandObjective:
             raise CommandError(reports.error)
         if reports.pruned:
             raise TrialPruned(f"trial {trial.number} pruned after {reports.n_reports} reports")
-        if done.end is _End.TIMED_OUT:
+        if done.end is End.TIMED_OUT:
             raise CommandError(f"timed out after {self.timeout_s:g} s{_stderr_note(done.stderr)}")
         if done.returncode != 0:
             raise CommandError(
@@ -651,7 +465,7 @@ def _stderr_note(stderr_tail: str) -> str:
     lines = [line for line in stderr_tail.splitlines() if line.strip()]
     if not lines:
         return "."
-    note = f": {_shorten(lines[-1].strip(), 200)}"
+    note = f": {shorten(lines[-1].strip(), 200)}"
     if len(lines) > 1:
         note += "\nstderr ends with:\n" + "\n".join(lines[-5:])
     return note
