@@ -20,6 +20,7 @@ from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.samplers.gp._optimize import maximize
 from hyperdial.samplers.gp._warp import OutputWarp
 from hyperdial.samplers.random import RandomSampler
+from hyperdial.samplers.sequential import default_initial_design_size
 from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import FrozenTrial
 
@@ -92,8 +93,9 @@ class GPSampler(Sampler):
 
     Args:
         seed: Fixes the Sobol' scrambling; ``None`` lets the study's seed decide.
-        n_startup_trials: Trials of the initial design; default ``min(max(5, 2 d), 20)``
-            for ``d`` parameters.
+        n_startup_trials: Trials of the initial design; default
+            :func:`~hyperdial.samplers.sequential.default_initial_design_size` (``min(max(5,
+            d + 1), 20)`` for ``d`` parameters).
         acquisition: ``"logei"`` (log expected improvement) or ``"ucb"``.
         prior_weight: ``beta`` of piBO; ``0`` ignores the defaults in the acquisition. The
             default, 1, lets a default steer the first model-based trials but not trap the
@@ -211,7 +213,7 @@ class GPSampler(Sampler):
         """Return the size of the initial design for ``n_params`` parameters."""
         if self.n_startup_trials is not None:
             return self.n_startup_trials
-        return min(max(5, 2 * n_params), 20)
+        return default_initial_design_size(n_params)
 
     def _sobol_point(self, k: int, d: int, seed: int) -> np.ndarray:
         with self._lock:
