@@ -27,16 +27,28 @@ def _load():
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / "fidelity.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    # fidelity.py imports the benchmarks' samplers.py and problems.py by name, while the test
+    # suite has packages of the same names: lend it the names for its import, then give back.
+    shadowed = {n: sys.modules.pop(n) for n in ("samplers", "problems") if n in sys.modules}
+    try:
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    finally:
+        for n in ("samplers", "problems"):
+            sys.modules.pop(n, None)
+        sys.modules.update(shadowed)
     return module
 
 
-fidelity = _load()
+@pytest.fixture(scope="module")
+def fidelity():
+    """The benchmark module, imported when a test runs: at collection its ``samplers`` import
+    would shadow the ``tests/samplers`` package."""
+    return _load()
 
 
 @pytest.mark.slow
-def test_quick_mode_writes_a_row_for_every_method(tmp_path):
+def test_quick_mode_writes_a_row_for_every_method(tmp_path, fidelity):
     out, raw = tmp_path / "fidelity.md", tmp_path / "raw.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, str(BENCHMARKS / "fidelity.py"), "--quick", "--output", str(out)]
@@ -69,7 +81,7 @@ def test_quick_mode_writes_a_row_for_every_method(tmp_path):
     assert (tmp_path / "again.md").read_text().count("<!-- fidelity:start -->") == 1
 
 
-def test_synthetic_minimum_is_known_and_rankings_cross():
+def test_synthetic_minimum_is_known_and_rankings_cross(fidelity):
     import numpy as np
     from scipy.stats import spearmanr
 
@@ -109,7 +121,7 @@ def test_synthetic_minimum_is_known_and_rankings_cross():
     assert spearmanr(at(1), finals)[0] < 0.2 < spearmanr(at(27), finals)[0]
 
 
-def test_incumbent_and_epochs_to_reach_follow_the_full_budget_trials():
+def test_incumbent_and_epochs_to_reach_follow_the_full_budget_trials(fidelity):
     task = fidelity.Task("synthetic", "random-full", 0, 100)
     result = fidelity.RunResult(task, full=[[30, 0.5, 0.4], [60, 0.3, 0.35], [90, 0.4, 0.1]])
     assert fidelity.incumbent_at(result, 20) is None
