@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import sys
 import threading
@@ -135,6 +137,69 @@ def test_a_database_of_the_first_schema_is_upgraded_with_its_data(fresh_url):
         1: 0.25,
         2: (0.1234567890123, -1e300),
     }
+    storage.close()
+    assert _version(fresh_url) == models.SCHEMA_HEAD
+
+
+def test_a_database_of_the_second_schema_is_upgraded_with_its_data(fresh_url):
+    """0003 adds heartbeats and the retry count: old trials can be reaped, their count kept."""
+    from alembic import command
+
+    engine = _raw(fresh_url)
+    try:
+        with engine.begin() as connection:
+            config = sql_engine._alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO hyperdial_studies (name, directions_json, created_at, next_number) "
+                "VALUES ('old', '[\"minimize\"]', 0, 3)"
+            )
+            study_id = connection.exec_driver_sql("SELECT id FROM hyperdial_studies").scalar()
+            insert = sa.text(
+                "INSERT INTO hyperdial_trials (study_id, number, state, reason, "
+                "fixed_params_json, user_attrs_json, sampler_meta_json, started_at) "
+                "VALUES (:study, :number, :state, '', '{}', '{\"u\": 1}', '{}', :started)"
+            )
+            for number, state, started in [
+                (0, "COMPLETE", 0),
+                (1, "RUNNING", 0),
+                (2, "WAITING", None),
+            ]:
+                connection.execute(
+                    insert,
+                    {"study": study_id, "number": number, "state": state, "started": started},
+                )
+            running = connection.exec_driver_sql(
+                "SELECT id FROM hyperdial_trials WHERE number = 1"
+            ).scalar()
+            connection.execute(
+                sa.text(
+                    "INSERT INTO hyperdial_trial_params (trial_id, name, distribution_json, "
+                    "value_json) VALUES (:trial, 'x', :dist, '0.5')"
+                ),
+                {"trial": running, "dist": json.dumps(Float(0, 1).to_json())},
+            )
+        assert _version(fresh_url) == "0002"
+    finally:
+        engine.dispose()
+    storage = SQLStorage(fresh_url)
+    study_id = storage.get_study("old").study_id
+    assert storage.count_budget(study_id) == 3
+    (dead,) = storage.fail_stale_trials(study_id, grace_s=60, retry_failed=1)
+    assert dead.trial_id == running and dead.state is TrialState.FAILED
+    assert re.fullmatch(r"no heartbeat for \d+\.\d s: its worker stopped", dead.error or "")
+    assert storage.count_budget(study_id) == 3  # the retry (number 3) replaces trial 1
+    template = TrialTemplate()
+    old_waiting = storage.claim_or_create_trial(study_id, template, max_trials=3)
+    retry = storage.claim_or_create_trial(study_id, template, max_trials=3)
+    assert old_waiting is not None and old_waiting.number == 2
+    assert retry is not None and retry.number == 3 and retry.fixed_params == {"x": 0.5}
+    assert retry.user_attrs == {"u": 1, "retry_of": 1, "retry": 1}
+    assert storage.claim_or_create_trial(study_id, template, max_trials=3) is None
+    storage.record_heartbeat(retry.trial_id)
+    assert storage.fail_stale_trials(study_id, grace_s=60) == []
     storage.close()
     assert _version(fresh_url) == models.SCHEMA_HEAD
 

@@ -15,8 +15,10 @@ Every implementation must hold these, checked by
 * :meth:`Storage.claim_waiting_trial` hands each WAITING trial to exactly one caller.
 * Liveness: the worker running a trial calls :meth:`Storage.record_heartbeat` now and then;
   any process may call :meth:`Storage.fail_stale_trials`, which marks FAILED each RUNNING trial
-  silent (no heartbeat, or none since it started) for longer than ``grace_s`` and enqueues its
-  retry, if any. However many callers race, each stale trial is failed, and retried, once.
+  whose last sign of life (its latest heartbeat, or its start if that is later) is older than
+  ``grace_s`` and enqueues its retry, if any. However many callers race, each stale trial is
+  failed, and retried, exactly once. Times are the callers' clocks: machines sharing a study
+  need clocks that agree to well within ``grace_s``.
 * A study-wide budget: the *counted trials* of a study are the trial numbers issued minus the
   retries :meth:`Storage.fail_stale_trials` created (a retry stands in for its failed trial).
   Given ``max_trials``, :meth:`Storage.create_trial` and :meth:`Storage.claim_or_create_trial`
@@ -33,12 +35,16 @@ Every implementation must hold these, checked by
 
 from __future__ import annotations
 
+import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import overload
 
 from hyperdial._types import JSON, Direction, ParamValue
+from hyperdial.exceptions import InvalidValueError
 from hyperdial.space import Distribution
 from hyperdial.trial import FrozenTrial, TrialState
 
@@ -126,19 +132,105 @@ class Storage(ABC):
     def delete_study(self, name: str) -> None:
         """Delete a study with its trials and attributes; raise ``StudyNotFoundError`` if none."""
 
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: None = None
+    ) -> FrozenTrial: ...
+
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None
+    ) -> FrozenTrial | None: ...
+
     @abstractmethod
-    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
-        """Create a trial with the next number and return it."""
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None = None
+    ) -> FrozenTrial | None:
+        """Create a trial with the next number and return it.
+
+        With ``max_trials``, create it only if the study counts fewer trials (see
+        :meth:`count_budget`), in the same atomic step that issues the number; return ``None``
+        when the budget is spent. Implementations validate ``max_trials`` with
+        :meth:`_check_max_trials`.
+        """
 
     @abstractmethod
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         """Atomically move the oldest WAITING trial to RUNNING and return it, or ``None``."""
 
-    def claim_or_create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+    @overload
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: None = None
+    ) -> FrozenTrial: ...
+
+    @overload
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None
+    ) -> FrozenTrial | None: ...
+
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None = None
+    ) -> FrozenTrial | None:
         """Claim the oldest WAITING trial as :meth:`claim_waiting_trial` does, or else create
-        a trial from ``template`` as :meth:`create_trial` does; return it."""
+        a trial from ``template`` as :meth:`create_trial` does; return it.
+
+        A WAITING trial is claimed whatever ``max_trials`` (it is counted already); a new one
+        is created only within the budget, else ``None`` is returned.
+        """
+        self._check_max_trials(max_trials)
         claimed = self.claim_waiting_trial(study_id)
-        return claimed if claimed is not None else self.create_trial(study_id, template)
+        if claimed is not None:
+            return claimed
+        return self.create_trial(study_id, template, max_trials)
+
+    @abstractmethod
+    def count_budget(self, study_id: int) -> int:
+        """Return the study's counted trials: numbers issued minus retries of stale trials."""
+
+    @abstractmethod
+    def record_heartbeat(self, trial_id: int) -> None:
+        """Stamp an unfinished trial with the current time: its worker is alive.
+
+        Called by the worker running the trial, every fraction of the ``grace_s`` that
+        :meth:`fail_stale_trials` callers use; it must be cheap (one statement on SQL). A
+        WAITING trial takes the stamp too, harmlessly: only RUNNING trials are reaped, and a
+        claim restarts the clock.
+
+        Raises:
+            TrialFinishedError: the trial is finished (for instance, it was reaped: its worker
+                should give it up).
+            TrialNotFoundError: no trial has this id.
+        """
+
+    @abstractmethod
+    def fail_stale_trials(
+        self, study_id: int, grace_s: float, retry_failed: int = 0
+    ) -> list[FrozenTrial]:
+        """Mark FAILED the study's RUNNING trials silent for longer than ``grace_s``.
+
+        A trial is silent since its latest heartbeat, or since it started if that is later
+        (or if it never beat); a RUNNING trial with neither time is stale. Each gets the error
+        ``"no heartbeat for <seconds> s: its worker stopped"`` and ``finished_at``, and, unless
+        it is the ``retry_failed``-th retry of its chain already, a retry: a new WAITING trial
+        fixing the failed trial's ``params`` merged over its ``fixed_params``, with its
+        ``budget``, ``parent`` and user attributes plus ``retry_of`` (the failed trial's
+        number) and ``retry`` (1 for the first retry of a chain, then 2, ...). A retry replaces
+        its failed trial in :meth:`count_budget`. Any process may call this, as often as it
+        likes: concurrent callers fail, and retry, each stale trial once.
+
+        Args:
+            study_id: The study whose trials to check; other studies are left alone.
+            grace_s: How long a trial may stay silent, in seconds (> 0).
+            retry_failed: How many retries a chain of trials gets (>= 0; 0: none).
+
+        Returns:
+            The trials this call marked FAILED, by number, as they are now stored.
+
+        Raises:
+            InvalidValueError: ``grace_s`` is not a number > 0, or ``retry_failed`` not an
+                int >= 0.
+            StudyNotFoundError: no study has this id.
+        """
 
     @abstractmethod
     def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
@@ -173,6 +265,68 @@ class Storage(ABC):
     @abstractmethod
     def get_study_attrs(self, study_id: int) -> dict[str, JSON]:
         """Return a copy of the study's attributes."""
+
+    # -- helpers for implementations -------------------------------------------------------
+
+    def _check_max_trials(self, max_trials: object) -> None:
+        """Raise ``InvalidValueError`` unless ``max_trials`` is ``None`` or an int >= 0."""
+        if max_trials is None:
+            return
+        if (
+            isinstance(max_trials, bool)
+            or not isinstance(max_trials, numbers.Integral)
+            or max_trials < 0
+        ):
+            raise InvalidValueError(
+                f"{type(self).__name__}: max_trials must be an int >= 0 or None; "
+                f"got {max_trials!r}."
+            )
+
+    def _check_reaping(self, grace_s: object, retry_failed: object) -> None:
+        """Raise ``InvalidValueError`` for bad :meth:`fail_stale_trials` arguments."""
+        owner = f"{type(self).__name__}.fail_stale_trials"
+        if (
+            isinstance(grace_s, bool)
+            or not isinstance(grace_s, numbers.Real)
+            or not math.isfinite(grace_s)
+            or grace_s <= 0
+        ):
+            raise InvalidValueError(f"{owner}: grace_s must be a number > 0; got {grace_s!r}.")
+        if (
+            isinstance(retry_failed, bool)
+            or not isinstance(retry_failed, numbers.Integral)
+            or retry_failed < 0
+        ):
+            raise InvalidValueError(
+                f"{owner}: retry_failed must be an int >= 0; got {retry_failed!r}."
+            )
+
+    @staticmethod
+    def _stale_error(silent_s: float) -> str:
+        """Return the error recorded on a trial silent for ``silent_s`` seconds."""
+        return f"no heartbeat for {silent_s:.1f} s: its worker stopped"
+
+    @staticmethod
+    def _retry_template(failed: FrozenTrial, retry_failed: int) -> TrialTemplate | None:
+        """Return the WAITING trial that retries ``failed``, or ``None`` if its chain is done.
+
+        The retry fixes the failed trial's ``params`` merged over its ``fixed_params``, keeps
+        its ``budget``, ``parent`` and user attributes, and adds ``retry_of`` (the failed
+        trial's number) and ``retry`` (1 for the first retry of a chain, then 2, ...).
+        """
+        attrs = failed.user_attrs
+        previous = attrs.get("retry", 0)
+        if "retry_of" not in attrs or isinstance(previous, bool) or not isinstance(previous, int):
+            previous = 0  # the first of its chain (a user's own "retry" attribute aside)
+        if previous >= retry_failed:
+            return None
+        return TrialTemplate(
+            state=TrialState.WAITING,
+            fixed_params={**failed.fixed_params, **failed.params},
+            budget=failed.budget,
+            parent=failed.parent,
+            user_attrs={**attrs, "retry_of": failed.number, "retry": previous + 1},
+        )
 
     def default_artifact_root(self) -> str | None:
         """Return where checkpoints go by default for this storage (``None``: no opinion)."""

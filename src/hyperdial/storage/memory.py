@@ -6,7 +6,8 @@ import copy
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import overload
 
 from hyperdial._types import JSON, Direction, FrozenDict
 from hyperdial.exceptions import (
@@ -84,6 +85,8 @@ class MemoryStorage(Storage):
         self._trials: dict[int, list[FrozenTrial]] = {}
         self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
         self._waiting: dict[int, list[int]] = {}  # study_id -> WAITING numbers, ascending
+        self._retries: dict[int, int] = {}  # study_id -> retries fail_stale_trials created
+        self._heartbeats: dict[int, datetime] = {}  # trial_id -> latest heartbeat
         self._next_study_id = 0
         self._next_trial_id = 0
 
@@ -107,6 +110,7 @@ class MemoryStorage(Storage):
             self._attrs[info.study_id] = {}
             self._trials[info.study_id] = []
             self._waiting[info.study_id] = []
+            self._retries[info.study_id] = 0
             return info
 
     def get_study(self, name: str) -> StudyInfo:
@@ -126,8 +130,10 @@ class MemoryStorage(Storage):
             del self._studies[name]
             del self._attrs[info.study_id]
             del self._waiting[info.study_id]
+            del self._retries[info.study_id]
             for t in self._trials.pop(info.study_id):
                 del self._trial_index[t.trial_id]
+                self._heartbeats.pop(t.trial_id, None)
 
     def _study_trials(self, study_id: int) -> list[FrozenTrial]:
         try:
@@ -135,9 +141,24 @@ class MemoryStorage(Storage):
         except KeyError:
             raise StudyNotFoundError(f"No study with id {study_id} in this storage.") from None
 
-    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: None = None
+    ) -> FrozenTrial: ...
+
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None
+    ) -> FrozenTrial | None: ...
+
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None = None
+    ) -> FrozenTrial | None:
+        self._check_max_trials(max_trials)
         with self._lock:
             trials = self._study_trials(study_id)
+            if max_trials is not None and len(trials) - self._retries[study_id] >= max_trials:
+                return None
             running = template.state is TrialState.RUNNING
             trial = FrozenTrial(
                 trial_id=self._next_trial_id,
@@ -168,21 +189,69 @@ class MemoryStorage(Storage):
                     return claimed
             return None
 
+    def count_budget(self, study_id: int) -> int:
+        with self._lock:
+            return len(self._study_trials(study_id)) - self._retries[study_id]
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        with self._lock:
+            study_id, number = self._locate(trial_id)
+            self._raise_if_finished(self._trials[study_id][number])
+            self._heartbeats[trial_id] = _now()
+
+    def fail_stale_trials(
+        self, study_id: int, grace_s: float, retry_failed: int = 0
+    ) -> list[FrozenTrial]:
+        self._check_reaping(grace_s, retry_failed)
+        with self._lock:
+            trials = self._study_trials(study_id)
+            now = _now()
+            cutoff = now - timedelta(seconds=grace_s)
+            failed: list[FrozenTrial] = []
+            for trial in list(trials):  # retries are appended as we go
+                if trial.state is not TrialState.RUNNING:
+                    continue
+                beat = self._heartbeats.get(trial.trial_id)
+                times = [t for t in (trial.started_at, beat) if t is not None]
+                last = max(times) if times else None
+                if last is not None and last >= cutoff:
+                    continue
+                silent_s = grace_s if last is None else (now - last).total_seconds()
+                dead = _evolve(
+                    trial,
+                    {
+                        "state": TrialState.FAILED,
+                        "error": self._stale_error(silent_s),
+                        "finished_at": now,
+                    },
+                )
+                trials[trial.number] = dead
+                failed.append(_detach(dead))
+                retry = self._retry_template(dead, retry_failed)
+                if retry is not None:
+                    self.create_trial(study_id, retry)
+                    self._retries[study_id] += 1
+            return failed
+
     def _locate(self, trial_id: int) -> tuple[int, int]:
         try:
             return self._trial_index[trial_id]
         except KeyError:
             raise TrialNotFoundError(f"No trial with id {trial_id} in this storage.") from None
 
+    @staticmethod
+    def _raise_if_finished(trial: FrozenTrial) -> None:
+        if trial.state.is_finished():
+            raise TrialFinishedError(
+                f"Trial {trial.number} is already finished ({trial.state.name}); "
+                "finished trials cannot change."
+            )
+
     def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
         with self._lock:
             study_id, number = self._locate(trial_id)
             old = self._trials[study_id][number]
-            if old.state.is_finished():
-                raise TrialFinishedError(
-                    f"Trial {old.number} is already finished ({old.state.name}); "
-                    "finished trials cannot change."
-                )
+            self._raise_if_finished(old)
             changes: dict[str, object] = {}
             if update.params:
                 params = dict(old.params)

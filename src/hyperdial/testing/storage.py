@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import pickle
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta, timezone
 from typing import Any, ClassVar
@@ -24,6 +26,7 @@ import pytest
 from hyperdial._types import Direction
 from hyperdial.exceptions import (
     DuplicatedStudyError,
+    InvalidValueError,
     StudyNotFoundError,
     TrialFinishedError,
     TrialNotFoundError,
@@ -37,6 +40,8 @@ __all__ = ["StorageConformance"]
 _MIN = (Direction.MINIMIZE,)
 _WAITING = TrialTemplate(state=TrialState.WAITING)
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+_STALE_ERROR = re.compile(r"no heartbeat for (\d+\.\d) s: its worker stopped")
+_BARRIER: Any = None  # set in worker processes by _set_barrier
 
 # JSON payloads that must come back exactly, types included.
 _PAYLOAD: dict[str, Any] = {
@@ -113,6 +118,27 @@ def _claim_or_create(storage: Storage, study_id: int, n: int) -> list[tuple[int,
     return made
 
 
+def _set_barrier(barrier: Any) -> None:
+    """Keep the barrier the workers of a pool meet at (a pool initializer)."""
+    global _BARRIER
+    _BARRIER = barrier
+
+
+def _reap_then_claim_or_create(
+    storage: Storage, study_id: int, max_trials: int
+) -> tuple[list[int], list[int]]:
+    """Reap stale trials, then claim or create trials within a budget, all workers at once."""
+    _BARRIER.wait(timeout=60)
+    reaped = [t.trial_id for t in storage.fail_stale_trials(study_id, 0.01, retry_failed=1)]
+    _BARRIER.wait(timeout=60)
+    made = []
+    template = TrialTemplate()
+    while (trial := storage.claim_or_create_trial(study_id, template, max_trials)) is not None:
+        made.append(trial.trial_id)
+    storage.close()
+    return reaped, made
+
+
 class StorageConformance:
     """Checks of the :class:`~hyperdial.storage.Storage` contract; subclass to run them.
 
@@ -121,8 +147,8 @@ class StorageConformance:
 
     Class attributes a subclass may set:
         ``shared_between_processes``: ``True`` when copies of the storage in other processes
-        (it is pickled to them) see the same studies, as SQL storages do. Then a check runs
-        four worker processes; it is marked ``slow``: register the marker
+        (it is pickled to them) see the same studies, as SQL storages do. Then two checks run
+        worker processes (spawned); they are marked ``slow``: register the marker
         (``markers = ["slow: ..."]``) if your pytest runs with ``--strict-markers``.
 
     Example:
@@ -184,7 +210,11 @@ class StorageConformance:
         storage.delete_study("gone")
         for call in (
             lambda: storage.create_trial(study_id, TrialTemplate()),
+            lambda: storage.create_trial(study_id, TrialTemplate(), max_trials=0),
+            lambda: storage.claim_or_create_trial(study_id, TrialTemplate(), max_trials=0),
             lambda: storage.claim_waiting_trial(study_id),
+            lambda: storage.fail_stale_trials(study_id, 1.0),
+            lambda: storage.count_budget(study_id),
             lambda: storage.get_trials(study_id),
             lambda: storage.count_trials(study_id),
             lambda: storage.set_study_attr(study_id, "k", 1),
@@ -196,6 +226,8 @@ class StorageConformance:
             storage.get_trial(trial.trial_id)
         with pytest.raises(TrialNotFoundError):
             storage.update_trial(trial.trial_id, TrialUpdate(reason="x"))
+        with pytest.raises(TrialNotFoundError):
+            storage.record_heartbeat(trial.trial_id)
 
     def test_delete_study_removes_everything(self, storage: Storage) -> None:
         trial = self._trial(storage, "a")
@@ -341,6 +373,197 @@ class StorageConformance:
         assert sorted(claimed) == sorted(waiting)
         states = {t.state for t in storage.get_trials(study_id)}
         assert states == {TrialState.RUNNING}
+
+    # -- heartbeats, reaping and the budget ---------------------------------------------------
+
+    def test_heartbeats_keep_a_trial_alive_while_a_stale_one_is_reaped(
+        self, storage: Storage
+    ) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        other = storage.create_study("b", _MIN).study_id
+        beating = storage.create_trial(study_id, TrialTemplate())
+        silent = storage.create_trial(study_id, TrialTemplate())
+        waiting = storage.create_trial(study_id, _WAITING)
+        requeued = storage.create_trial(study_id, _WAITING)
+        done = storage.create_trial(study_id, TrialTemplate())
+        storage.update_trial(done.trial_id, TrialUpdate(state=TrialState.COMPLETE, values=[1]))
+        elsewhere = storage.create_trial(other, TrialTemplate())
+        storage.record_heartbeat(requeued.trial_id)  # allowed, and forgotten once claimed
+        # The stale trial is silent for the sleep at least; the live ones for a few calls at
+        # most, which a loaded machine may stretch to a good part of a second.
+        time.sleep(0.5)
+        claimed = storage.claim_waiting_trial(study_id)  # takes `waiting`: the oldest
+        assert claimed is not None and claimed.trial_id == waiting.trial_id
+        fresh = storage.create_trial(study_id, TrialTemplate())  # never beat, started just now
+        storage.record_heartbeat(beating.trial_id)
+        reaped = storage.fail_stale_trials(study_id, grace_s=0.45)
+        assert [t.number for t in reaped] == [silent.number], [t.error for t in reaped]
+        dead = reaped[0]
+        assert dead.state is TrialState.FAILED and dead.finished_at is not None
+        match = _STALE_ERROR.fullmatch(dead.error or "")
+        assert match is not None and float(match.group(1)) >= 0.45, dead.error
+        assert storage.get_trial(silent.trial_id) == dead
+        assert dead.started_at == silent.started_at and dead.params == silent.params
+        # No retries by default, and nothing else changed.
+        assert storage.count_trials(study_id) == 6 and storage.count_budget(study_id) == 6
+        states = {t.trial_id: t.state for t in storage.get_trials(study_id)}
+        assert states == {
+            beating.trial_id: TrialState.RUNNING,
+            silent.trial_id: TrialState.FAILED,
+            waiting.trial_id: TrialState.RUNNING,
+            requeued.trial_id: TrialState.WAITING,
+            done.trial_id: TrialState.COMPLETE,
+            fresh.trial_id: TrialState.RUNNING,
+        }
+        assert storage.get_trial(elsewhere.trial_id) == elsewhere
+        # A claim restarts the clock, whatever an old heartbeat says.
+        storage.claim_waiting_trial(study_id)
+        assert storage.fail_stale_trials(study_id, grace_s=0.45) == []
+        for finished in (dead, done):
+            with pytest.raises(TrialFinishedError):
+                storage.record_heartbeat(finished.trial_id)
+        assert storage.get_trial(done.trial_id).state is TrialState.COMPLETE
+
+    def test_a_retry_carries_the_launch_and_its_chain_is_capped(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        template = TrialTemplate(
+            fixed_params={"x": 0.0, "k": "a"}, budget=9, parent=3, user_attrs={"note": [1]}
+        )
+        trial = storage.create_trial(study_id, template)
+        storage.update_trial(
+            trial.trial_id, TrialUpdate(params={"x": (Float(0, 1), 0.5), "n": (Int(0, 9), 3)})
+        )
+        for k in (1, 2):
+            time.sleep(0.05)
+            dead = storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=2)
+            assert [t.trial_id for t in dead] == [trial.trial_id]
+            retry = storage.claim_waiting_trial(study_id)
+            assert retry is not None and retry.number == dead[0].number + 1
+            assert _same(dict(retry.fixed_params), {"x": 0.5, "k": "a", "n": 3})
+            assert retry.budget == 9.0 and retry.parent == 3 and retry.params == {}
+            attrs = {"note": [1], "retry_of": dead[0].number, "retry": k}
+            assert _same(dict(retry.user_attrs), attrs)
+            trial = retry
+        time.sleep(0.05)
+        dead = storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=2)
+        assert [t.trial_id for t in dead] == [trial.trial_id]  # the 2nd retry: not retried
+        assert storage.count_trials(study_id, [TrialState.WAITING]) == 0
+        assert storage.count_trials(study_id) == 3 and storage.count_budget(study_id) == 1
+        # Reaping twice does nothing the second time.
+        assert storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=2) == []
+        assert storage.count_trials(study_id) == 3
+
+    def test_reaping_and_budget_arguments_are_checked(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        for grace_s in (0, -1.0, math.nan, math.inf, True, "1", None):
+            with pytest.raises(InvalidValueError, match="grace_s must be a number > 0"):
+                storage.fail_stale_trials(study_id, grace_s)  # type: ignore[arg-type]
+        for retry_failed in (-1, 1.5, True, "1", None):
+            with pytest.raises(InvalidValueError, match="retry_failed must be an int >= 0"):
+                storage.fail_stale_trials(study_id, 1.0, retry_failed)  # type: ignore[arg-type]
+        for max_trials in (-1, 2.0, True, "3"):
+            with pytest.raises(InvalidValueError, match="max_trials must be an int >= 0"):
+                storage.create_trial(study_id, TrialTemplate(), max_trials)  # type: ignore[arg-type]
+            with pytest.raises(InvalidValueError, match="max_trials must be an int >= 0"):
+                storage.claim_or_create_trial(study_id, TrialTemplate(), max_trials)  # type: ignore[arg-type]
+        assert storage.count_trials(study_id) == 0
+
+    def test_concurrent_reapers_fail_and_retry_each_stale_trial_once(
+        self, storage: Storage
+    ) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        stale = {storage.create_trial(study_id, TrialTemplate()).number for _ in range(20)}
+        time.sleep(0.05)
+        reaped: list[FrozenTrial] = []
+        barrier = threading.Barrier(4)
+
+        def work(_: int) -> None:
+            barrier.wait(timeout=30)
+            reaped.extend(storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=1))
+
+        _threads(4, work)
+        assert sorted(t.number for t in reaped) == sorted(stale)
+        retries = storage.get_trials(study_id, [TrialState.WAITING])
+        assert sorted(t.user_attrs["retry_of"] for t in retries) == sorted(stale)
+        assert [t.number for t in retries] == list(range(20, 40))
+        assert storage.count_trials(study_id, [TrialState.FAILED]) == 20
+        assert storage.count_budget(study_id) == 20
+
+    def test_the_budget_holds_under_threads(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        enqueued = {storage.create_trial(study_id, _WAITING).trial_id for _ in range(5)}
+        made: list[FrozenTrial] = []
+        barrier = threading.Barrier(4)
+
+        def work(i: int) -> None:
+            barrier.wait(timeout=30)
+            while True:
+                if i % 2:  # creates only, never claims
+                    trial = storage.create_trial(study_id, TrialTemplate(), max_trials=20)
+                else:
+                    trial = storage.claim_or_create_trial(study_id, TrialTemplate(), 20)
+                if trial is None:
+                    return
+                made.append(trial)
+
+        _threads(4, work)
+        assert sorted(t.number for t in made) == list(range(20))
+        assert enqueued <= {t.trial_id for t in made}
+        assert {t.state for t in made} == {TrialState.RUNNING}
+        assert storage.count_trials(study_id) == 20 and storage.count_budget(study_id) == 20
+        assert storage.create_trial(study_id, TrialTemplate(), max_trials=20) is None
+        assert storage.claim_or_create_trial(study_id, TrialTemplate(), max_trials=20) is None
+        # An enqueued trial is claimed beyond the budget; it counts like any other.
+        late = storage.create_trial(study_id, _WAITING)
+        claimed = storage.claim_or_create_trial(study_id, TrialTemplate(), max_trials=20)
+        assert claimed is not None and claimed.trial_id == late.trial_id
+        assert claimed.state is TrialState.RUNNING
+        assert storage.claim_or_create_trial(study_id, TrialTemplate(), max_trials=20) is None
+        assert storage.count_budget(study_id) == 21
+        more = storage.create_trial(study_id, _WAITING, max_trials=22)
+        assert more is not None and more.number == 21 and more.state is TrialState.WAITING
+        assert storage.create_trial(study_id, TrialTemplate(), max_trials=0) is None
+        assert storage.count_trials(study_id) == 22
+
+    def test_retries_do_not_consume_the_budget(self, storage: Storage) -> None:
+        study_id = storage.create_study("a", _MIN).study_id
+        template = TrialTemplate()
+        first = [storage.claim_or_create_trial(study_id, template, 4) for _ in range(4)]
+        assert all(t is not None for t in first)
+        assert storage.claim_or_create_trial(study_id, template, 4) is None
+        time.sleep(0.05)
+        assert len(storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=1)) == 4
+        assert storage.count_trials(study_id) == 8 and storage.count_budget(study_id) == 4
+        retried = [storage.claim_or_create_trial(study_id, template, 4) for _ in range(4)]
+        assert [t.user_attrs["retry"] for t in retried if t is not None] == [1, 1, 1, 1]
+        assert storage.claim_or_create_trial(study_id, template, 4) is None
+        # A trial that failed for good still counts: the budget is spent.
+        time.sleep(0.05)
+        assert len(storage.fail_stale_trials(study_id, grace_s=0.01, retry_failed=1)) == 4
+        assert storage.claim_or_create_trial(study_id, template, 4) is None
+        assert storage.count_budget(study_id) == 4
+        assert storage.claim_or_create_trial(study_id, template, 5) is not None
+
+    @pytest.mark.slow  # three new interpreters
+    def test_reaping_and_the_budget_hold_across_processes(self, storage: Storage) -> None:
+        if not self.shared_between_processes:
+            pytest.skip("the storage is not shared between processes")
+        study_id = storage.create_study("a", _MIN).study_id
+        stale = {storage.create_trial(study_id, TrialTemplate()).trial_id for _ in range(12)}
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(3)
+        with context.Pool(3, initializer=_set_barrier, initargs=(barrier,)) as pool:
+            results = pool.starmap(
+                _reap_then_claim_or_create, [(storage, study_id, 20)] * 3, chunksize=1
+            )
+        reaped = [trial_id for ids, _ in results for trial_id in ids]
+        assert sorted(reaped) == sorted(stale)  # each failed once, by one worker
+        made = [trial_id for _, ids in results for trial_id in ids]
+        trials = {t.trial_id: t for t in storage.get_trials(study_id)}
+        assert len(made) == len(set(made)) == 20  # 12 retries claimed, 8 trials created
+        assert sum("retry_of" in trials[trial_id].user_attrs for trial_id in made) == 12
+        assert storage.count_trials(study_id) == 32 and storage.count_budget(study_id) == 20
+        assert storage.count_trials(study_id, [TrialState.RUNNING]) == 20
 
     # -- updating trials --------------------------------------------------------------------
 

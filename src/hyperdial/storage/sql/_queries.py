@@ -4,6 +4,10 @@ Building SQLAlchemy expressions costs more than running them on SQLite, so every
 built here once with named bind parameters (``b_*``) and reused. PostgreSQL also gets
 single-statement forms of the hot writes (creating a trial, adding parameters or intermediate
 values): run in autocommit they take one round trip instead of four.
+
+A study's budget (``create_trial(..., max_trials=...)``) is a condition of the row-locked
+``UPDATE`` of its counter: ``next_number - retries < max_trials``. The counter row serialises
+every writer, so the check and the count are one atomic step in any number of processes.
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ TRIAL_COLUMNS = (
     trials.c.finished_at,
 )
 
-# Bump the study's counter (when ``{guard}`` holds) and insert a trial with the old value.
+# Bump the study's counter (when ``{guard}`` holds and the budget allows: a NULL
+# ``max_trials`` means none) and insert a trial with the old value.
 _PG_BUMP = """bump AS (
     UPDATE hyperdial_studies SET next_number = next_number + 1
-    WHERE id = :study_id{guard}
+    WHERE id = :study_id{guard} AND (CAST(:max_trials AS BIGINT) IS NULL
+        OR next_number - retries < CAST(:max_trials AS BIGINT))
     RETURNING next_number - 1 AS number
 )"""
 _PG_INSERT = """INSERT INTO hyperdial_trials (study_id, number, state, budget, parent, reason,
@@ -55,9 +61,20 @@ SELECT CAST(:study_id AS INTEGER), bump.number, CAST(:state AS VARCHAR),
 FROM bump
 RETURNING id, number"""
 
-_PG_CREATE_TRIAL = "WITH " + _PG_BUMP.format(guard="") + "\n" + _PG_INSERT
+# A row of kind 2 tells a spent budget from an unknown study (no row at all).
+_PG_NONE_CREATED = """SELECT NULL, NULL, 2 FROM hyperdial_studies
+WHERE id = :study_id AND NOT EXISTS (SELECT 1 FROM created)"""
 
-# Claim the oldest WAITING trial (rows 1) or else create one (row 0): one round trip.
+# Create a trial (row of kind 0) or find the budget spent (kind 2): one round trip.
+_PG_CREATE_TRIAL = f"""WITH {_PG_BUMP.format(guard="")}, created AS (
+{_PG_INSERT}
+)
+SELECT id, number, 0 FROM created
+UNION ALL
+{_PG_NONE_CREATED}"""
+
+# Claim the oldest WAITING trial (kind 1) or else create one (kind 0) or find the budget spent
+# (kind 2): one round trip.
 _PG_CLAIM_OR_CREATE = f"""WITH waiting AS (
     SELECT id FROM hyperdial_trials
     WHERE study_id = :study_id AND state = 'WAITING'
@@ -71,7 +88,9 @@ _PG_CLAIM_OR_CREATE = f"""WITH waiting AS (
 )
 SELECT id, number, 1 FROM claimed
 UNION ALL
-SELECT id, number, 0 FROM created"""
+SELECT id, number, 0 FROM created
+UNION ALL
+{_PG_NONE_CREATED} AND NOT EXISTS (SELECT 1 FROM claimed)"""
 
 # The SQL types of the trial columns a one-statement write may also set.
 _PG_CHANGE_TYPES = {
@@ -213,11 +232,33 @@ class Queries:
             .values(next_number=studies.c.next_number + 1)
             .returning(studies.c.next_number)
         )
+        # The same, only while the study counts fewer than ``b_max`` trials.
+        self.bump_counter_within = self.bump_counter.where(
+            studies.c.next_number - studies.c.retries < b("b_max")
+        )
         self.lock_counter = (
-            sa.select(studies.c.next_number).where(studies.c.id == study).with_for_update()
+            sa.select(studies.c.next_number, studies.c.retries)
+            .where(studies.c.id == study)
+            .with_for_update()
         )
         self.set_counter = (
             studies.update().where(studies.c.id == study).values(next_number=b("b_next"))
+        )
+        # Issue ``b_n`` numbers to retries of stale trials, which the budget does not count.
+        n: sa.BindParameter[int] = b("b_n")
+        self.bump_counter_for_retries = (
+            studies.update()
+            .where(studies.c.id == study)
+            .values(next_number=studies.c.next_number + n, retries=studies.c.retries + n)
+            .returning(studies.c.next_number)
+        )
+        self.set_counter_for_retries = (
+            studies.update()
+            .where(studies.c.id == study)
+            .values(next_number=b("b_next"), retries=studies.c.retries + n)
+        )
+        self.count_budget = sa.select(studies.c.next_number - studies.c.retries).where(
+            studies.c.id == study
         )
         self.insert_trial = trials.insert()
         self.pg_create_trial = sa.text(_PG_CREATE_TRIAL)
@@ -238,6 +279,33 @@ class Queries:
             trials.update()
             .where(trials.c.id == trial, trials.c.state == "WAITING")
             .values(state="RUNNING", started_at=b("b_now"))
+        )
+
+        # Heartbeats and reaping. A trial is stale when both its start and its latest heartbeat
+        # (each if any) are older than ``b_cutoff``.
+        self.heartbeat = (
+            trials.update()
+            .where(trials.c.id == trial, trials.c.state.in_(UNFINISHED))
+            .values(heartbeat_at=b("b_now"))
+        )
+        cutoff: sa.BindParameter[int] = b("b_cutoff")
+        stale = sa.and_(
+            trials.c.study_id == study,
+            trials.c.state == "RUNNING",
+            sa.or_(trials.c.started_at.is_(None), trials.c.started_at < cutoff),
+            sa.or_(trials.c.heartbeat_at.is_(None), trials.c.heartbeat_at < cutoff),
+        )
+        self.peek_stale = sa.select(
+            studies.c.id,
+            sa.select(trials.c.id).where(stale).limit(1).scalar_subquery(),
+        ).where(studies.c.id == study)
+        # A row another transaction holds (a reaper, or a worker beating or finishing it) is
+        # skipped: each stale trial is handled once, and never while its worker writes.
+        self.lock_stale = (
+            sa.select(*TRIAL_COLUMNS, trials.c.heartbeat_at)
+            .where(stale)
+            .order_by(trials.c.number)
+            .with_for_update(skip_locked=True)
         )
 
         # Updating trials.

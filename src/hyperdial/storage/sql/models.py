@@ -14,6 +14,11 @@ Design notes:
 * ``studies.next_number`` is the per-study counter that makes trial numbers dense and unique:
   :meth:`SQLStorage.create_trial` increments it under a row lock in the same transaction that
   inserts the trial.
+* ``studies.retries`` counts the retries :meth:`SQLStorage.fail_stale_trials` created, so
+  ``next_number - retries`` is the study's budget count, checked by the same row-locked
+  ``UPDATE`` that issues a number (``create_trial(..., max_trials=...)``).
+* ``trials.heartbeat_at`` is the latest :meth:`SQLStorage.record_heartbeat` of a trial (NULL:
+  none yet). It is not part of :class:`~hyperdial.trial.FrozenTrial`; only the reaper reads it.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ __all__ = [
     "trials",
 ]
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The newest Alembic revision this code knows; the database must be at this revision."""
 
 NAME_LENGTH = 255
@@ -51,6 +56,7 @@ studies = sa.Table(
     sa.Column("directions_json", _Text, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("next_number", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
 study_attrs = sa.Table(
@@ -88,6 +94,7 @@ trials = sa.Table(
     sa.Column("sampler_meta_json", _Text, nullable=False),
     sa.Column("started_at", sa.BigInteger),
     sa.Column("finished_at", sa.BigInteger),
+    sa.Column("heartbeat_at", sa.BigInteger),
     sa.UniqueConstraint("study_id", "number", name="uq_hyperdial_trials_study_number"),
     sa.Index("ix_hyperdial_trials_study_state_number", "study_id", "state", "number"),
 )

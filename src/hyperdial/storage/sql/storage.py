@@ -10,8 +10,9 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import sqlalchemy as sa
 
@@ -289,18 +290,41 @@ class SQLStorage(Storage):
 
     # -- trials: writes ---------------------------------------------------------------------
 
-    def _next_number(self, connection: sa.Connection, study_id: int) -> int:
-        """Increment the study's trial counter under a row lock; return the number to use."""
+    def _next_number(
+        self, connection: sa.Connection, study_id: int, max_trials: int | None
+    ) -> int | None:
+        """Increment the study's trial counter under a row lock; return the number to use.
+
+        With ``max_trials``, only while the study counts fewer trials; else return ``None``.
+        """
         where = {"b_study": study_id}
         if self._q.update_returning:
-            counter = connection.execute(self._q.bump_counter, where).scalar()
+            if max_trials is None:
+                counter = connection.execute(self._q.bump_counter, where).scalar()
+            else:
+                binds = {**where, "b_max": max_trials}
+                counter = connection.execute(self._q.bump_counter_within, binds).scalar()
             if counter is None:
-                raise _study_not_found(study_id)
+                self._require_study(connection, study_id)
+                return None  # the budget is spent
             return int(counter) - 1
-        number = connection.execute(self._q.lock_counter, where).scalar()
-        if number is None:
+        row = connection.execute(self._q.lock_counter, where).first()
+        if row is None:
             raise _study_not_found(study_id)
+        number, retries = row
+        if max_trials is not None and number - retries >= max_trials:
+            return None
         connection.execute(self._q.set_counter, {**where, "b_next": number + 1})
+        return int(number)
+
+    def _next_numbers_for_retries(self, connection: sa.Connection, study_id: int, n: int) -> int:
+        """Issue ``n`` numbers for retries, which the budget does not count; return the first."""
+        binds = {"b_study": study_id, "b_n": n}
+        if self._q.update_returning:
+            counter = connection.execute(self._q.bump_counter_for_retries, binds).scalar()
+            return int(counter) - n  # type: ignore[arg-type]  # the study row is locked
+        number = connection.execute(self._q.lock_counter, binds).first()[0]  # type: ignore[index]
+        connection.execute(self._q.set_counter_for_retries, {**binds, "b_next": number + n})
         return int(number)
 
     @staticmethod
@@ -318,21 +342,39 @@ class SQLStorage(Storage):
             "started_at": now_us() if running else None,
         }
 
-    def create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: None = None
+    ) -> FrozenTrial: ...
+
+    @overload
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None
+    ) -> FrozenTrial | None: ...
+
+    def create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None = None
+    ) -> FrozenTrial | None:
+        self._check_max_trials(max_trials)
         row = self._trial_row(study_id, template)
 
-        def body(connection: sa.Connection) -> tuple[int, int]:
+        def body(connection: sa.Connection) -> tuple[int, int] | None:
             if self._q.postgresql:  # one statement bumps the counter and inserts
-                created = connection.execute(self._q.pg_create_trial, row).first()
+                binds = {**row, "max_trials": max_trials}
+                created = connection.execute(self._q.pg_create_trial, binds).first()
                 if created is None:
                     raise _study_not_found(study_id)
-                return created[0], created[1]
-            number = self._next_number(connection, study_id)
+                return None if created[2] == 2 else (created[0], created[1])
+            number = self._next_number(connection, study_id, max_trials)
+            if number is None:
+                return None
             result = connection.execute(self._q.insert_trial, {**row, "number": number})
             return result.inserted_primary_key[0], number  # type: ignore[index]
 
-        trial_id, number = self._run(body, _SINGLE if self._queries().postgresql else _WRITE)
-        return self._created(trial_id, number, template, row)
+        created = self._run(body, _SINGLE if self._queries().postgresql else _WRITE)
+        if created is None:
+            return None
+        return self._created(created[0], created[1], template, row)
 
     @staticmethod
     def _created(
@@ -349,17 +391,33 @@ class SQLStorage(Storage):
             started_at=to_datetime(row["started_at"]),
         )
 
-    def claim_or_create_trial(self, study_id: int, template: TrialTemplate) -> FrozenTrial:
-        if not self._queries().postgresql or template.state is not TrialState.RUNNING:
-            return super().claim_or_create_trial(study_id, template)
-        row = self._trial_row(study_id, template)
+    @overload
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: None = None
+    ) -> FrozenTrial: ...
 
-        def body(connection: sa.Connection) -> FrozenTrial:
-            found = connection.execute(self._q.pg_claim_or_create, row).first()
+    @overload
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None
+    ) -> FrozenTrial | None: ...
+
+    def claim_or_create_trial(
+        self, study_id: int, template: TrialTemplate, max_trials: int | None = None
+    ) -> FrozenTrial | None:
+        if not self._queries().postgresql or template.state is not TrialState.RUNNING:
+            return super().claim_or_create_trial(study_id, template, max_trials)
+        self._check_max_trials(max_trials)
+        row = self._trial_row(study_id, template)
+        binds = {**row, "max_trials": max_trials}
+
+        def body(connection: sa.Connection) -> FrozenTrial | None:
+            found = connection.execute(self._q.pg_claim_or_create, binds).first()
             if found is None:
                 raise _study_not_found(study_id)
-            trial_id, number, claimed = found
-            if not claimed:
+            trial_id, number, kind = found
+            if kind == 2:
+                return None  # nothing waiting and the budget is spent
+            if kind == 0:
                 return self._created(trial_id, number, template, row)
             trial = self._load_one(connection, trial_id)
             assert trial is not None  # claimed under a row lock a moment ago
@@ -391,6 +449,84 @@ class SQLStorage(Storage):
         if self._run(peek, _READ) is None:
             return None
         return self._run(claim)
+
+    def count_budget(self, study_id: int) -> int:
+        def body(connection: sa.Connection) -> int:
+            counted = connection.execute(self._q.count_budget, {"b_study": study_id}).scalar()
+            if counted is None:
+                raise _study_not_found(study_id)
+            return int(counted)
+
+        return self._run(body, _READ)
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        binds = {"b_trial": trial_id, "b_now": now_us()}
+
+        def body(connection: sa.Connection) -> None:
+            if connection.execute(self._q.heartbeat, binds).rowcount != 1:
+                self._raise_unwritable(connection, trial_id)
+
+        self._run(body, _SINGLE)
+
+    def fail_stale_trials(
+        self, study_id: int, grace_s: float, retry_failed: int = 0
+    ) -> list[FrozenTrial]:
+        self._check_reaping(grace_s, retry_failed)
+        grace_us = round(grace_s * 1e6)
+
+        def peek(connection: sa.Connection) -> bool:
+            binds = {"b_study": study_id, "b_cutoff": now_us() - grace_us}
+            row = connection.execute(self._q.peek_stale, binds).first()
+            if row is None:
+                raise _study_not_found(study_id)
+            return row[1] is not None
+
+        def reap(connection: sa.Connection) -> list[FrozenTrial]:
+            now = now_us()
+            binds = {"b_study": study_id, "b_cutoff": now - grace_us}
+            # Locked rows are skipped, so concurrent callers each get their own stale trials.
+            rows = connection.execute(self._q.lock_stale, binds).all()
+            if not rows:
+                return []
+            scope = {"b_study": study_id, "b_low": rows[0][1], "b_high": rows[-1][1]}
+            stale = self._load(connection, [row[:-1] for row in rows], scope)
+            failed: list[FrozenTrial] = []
+            changes: list[dict[str, Any]] = []
+            retries: list[TrialTemplate] = []
+            for trial, row in zip(stale, rows):
+                started_at, heartbeat_at = row[-3], row[-1]
+                times = [t for t in (started_at, heartbeat_at) if t is not None]
+                silent_s = (now - max(times)) / 1e6 if times else grace_s
+                error = self._stale_error(silent_s)
+                changes.append(
+                    {
+                        "b_trial": trial.trial_id,
+                        "state": TrialState.FAILED.value,
+                        "error": error,
+                        "finished_at": now,
+                    }
+                )
+                dead = replace(
+                    trial, state=TrialState.FAILED, error=error, finished_at=to_datetime(now)
+                )
+                failed.append(dead)
+                retry = self._retry_template(dead, retry_failed)
+                if retry is not None:
+                    retries.append(retry)
+            connection.execute(self._q.update_trial, changes)
+            if retries:
+                first = self._next_numbers_for_retries(connection, study_id, len(retries))
+                new = [
+                    {**self._trial_row(study_id, retry), "number": first + i}
+                    for i, retry in enumerate(retries)
+                ]
+                connection.execute(self._q.insert_trial, new)
+            return failed
+
+        # Most calls find every trial alive: a cheap read settles them without locking.
+        if not self._run(peek, _READ):
+            return []
+        return self._run(reap)
 
     def _raise_unwritable(self, connection: sa.Connection, trial_id: int) -> None:
         row = connection.execute(self._q.trial_state, {"b_trial": trial_id}).first()
