@@ -44,9 +44,17 @@ def _catch_tuple(
 class _Run:
     """The shared state of one optimize() call."""
 
-    def __init__(self, study: Study, n_trials: int | None, timeout: float | None) -> None:
+    def __init__(
+        self,
+        study: Study,
+        n_trials: int | None,
+        timeout: float | None,
+        max_trials: int | None = None,
+    ) -> None:
         self.study = study
         self.n_trials = n_trials
+        self.max_trials = max_trials
+        self.budget_spent = False
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.started = 0
         self.finished = 0
@@ -55,7 +63,7 @@ class _Run:
         self.running: dict[int, int] = {}  # trial_id -> number, for interruption
 
     def may_start(self) -> bool:
-        if self.study._stop_flag.is_set() or self.exhausted:
+        if self.study._stop_flag.is_set() or self.exhausted or self.budget_spent:
             return False
         if self.n_trials is not None and self.started >= self.n_trials:
             return False
@@ -79,8 +87,11 @@ def start_trial(study: Study, run: _Run | None) -> Trial | None:
         if _sampler_is_exhausted(study):
             run.exhausted = True
             return None
+        trial = study._start(None, run.max_trials)
+        if trial is None:  # the study-wide budget is spent, by this worker or others
+            run.budget_spent = True
+            return None
         run.started += 1
-        trial = study.ask()
         run.running[trial.trial_id] = trial.number
         return trial
 
@@ -200,6 +211,7 @@ def run_optimize(
     callbacks: Iterable[Callback],
     show_progress_bar: bool | None,
     executor: Executor | None = None,
+    max_trials: int | None = None,
 ) -> None:
     """Drive ``objective`` over new trials; see :meth:`hyperdial.Study.optimize`."""
     if not callable(objective):
@@ -218,12 +230,18 @@ def run_optimize(
         raise InvalidValueError(
             f"Study.optimize: n_jobs must be an int >= 1 or -1; got {n_jobs!r}."
         )
+    if max_trials is not None and (
+        isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
+    ):
+        raise InvalidValueError(
+            f"Study.optimize: max_trials must be an int >= 1; got {max_trials!r}."
+        )
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     catches = _catch_tuple(catch)
     callbacks = tuple(callbacks)
     study._stop_flag.clear()
-    run = _Run(study, n_trials, timeout)
+    run = _Run(study, n_trials, timeout, max_trials)
     progress = _Progress(study, run, show_progress_bar)
 
     def finish(frozen: FrozenTrial | None) -> None:
@@ -251,6 +269,8 @@ def run_optimize(
                 finish(frozen)
         else:
             _run_threads(study, objective, catches, run, n_jobs, finish)
+        if run.budget_spent:
+            _see_budget_through(study, objective, catches, run, finish)
     except KeyboardInterrupt:
         _mark_interrupted(study, run)
         _logger.warning(
@@ -324,6 +344,42 @@ def _run_executor(
         study.stop()
         executor.shutdown(kill=True)
         raise
+
+
+def _see_budget_through(
+    study: Study,
+    objective: Objective,
+    catches: tuple[type[BaseException], ...],
+    run: _Run,
+    finish: Callable[[FrozenTrial | None], None],
+) -> None:
+    """Once the study-wide budget is spent, stay until no trial runs or waits anywhere.
+
+    Another worker may still die: its trial is then reaped and re-enqueued (see the study's
+    heartbeats), and someone must run the retry for the study to end with its budget.
+    """
+    delay = 0.05
+    while not study._stop_flag.is_set() and (
+        run.deadline is None or time.monotonic() < run.deadline
+    ):
+        trial = study._start(None, run.max_trials)
+        if trial is not None:
+            with run.lock:
+                run.running[trial.trial_id] = trial.number
+            try:
+                finish(evaluate(study, trial, objective, catches, run))
+            finally:
+                with run.lock:
+                    run.running.pop(trial.trial_id, None)
+            delay = 0.05
+            continue
+        unfinished = study.storage.count_trials(
+            study.study_id, [TrialState.RUNNING, TrialState.WAITING]
+        )
+        if unfinished == 0:
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def _mark_interrupted(study: Study, run: _Run) -> None:

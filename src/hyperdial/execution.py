@@ -120,7 +120,8 @@ class ProcessExecutor(Executor):
     Args:
         max_workers: Trials run at once (default: the number of CPUs).
         timeout_s: Seconds a trial may run before it is killed.
-        memory_mb: Address-space limit per trial process, in MiB (POSIX only).
+        memory_mb: Memory a trial process may allocate beyond what it starts with, in MiB
+            (an address-space limit; POSIX only).
         start_method: ``"fork"`` (default on Linux: nothing is pickled, start-up takes
             milliseconds) or ``"spawn"`` (the objective and study must be picklable).
 
@@ -301,8 +302,10 @@ def _child(
     if memory_mb is not None:
         import resource
 
-        limit = int(memory_mb * 2**20)
+        limit = _address_space() + int(memory_mb * 2**20)
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     try:
         result: tuple[str, Any] = ("done", run_attached(study, trial_id, objective, catch))
@@ -316,6 +319,20 @@ def _child(
         send.send(result)
     finally:
         send.close()
+
+
+def _address_space() -> int:
+    """Return the bytes of address space this process already maps (0 if unknown).
+
+    A forked trial process starts with its parent's mappings (libraries, imported modules),
+    which can be large; the memory cap is what the trial may add to them.
+    """
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class DaskExecutor(Executor):

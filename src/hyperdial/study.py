@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hyperdial import _writebehind
+from hyperdial._heartbeat import Beats, HeartbeatSettings
 from hyperdial._types import JSON, Direction, FrozenDict, ParamValue
 from hyperdial.exceptions import (
     DuplicatedStudyError,
@@ -56,6 +57,7 @@ Callback = Callable[["Study", FrozenTrial], None]
 _SEED_ATTR = "seed"
 _ARTIFACTS_ATTR = "artifact_root"
 _SCHEDULER_ATTR = "scheduler"
+_HEARTBEAT_ATTR = "heartbeat"
 
 
 def _resolve_storage(storage: Storage | str | None) -> Storage:
@@ -107,6 +109,7 @@ class _TrialContext:
         "write_lock",
         "launch_reason",
         "prune_reason",
+        "enqueued_by",
     )
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -122,6 +125,7 @@ class _TrialContext:
         self.write_lock = threading.Lock()
         self.launch_reason = ""  # why the scheduler started the trial as it did
         self.prune_reason = ""  # why the scheduler stopped it
+        self.enqueued_by = "enqueued by user"  # or a retry of a trial whose worker stopped
 
 
 def _merge(first: TrialUpdate | None, then: TrialUpdate) -> TrialUpdate:
@@ -159,8 +163,10 @@ class Study:
         seed: int,
         scheduler: Scheduler | None = None,
         artifacts: ArtifactStore | None = None,
+        heartbeat: HeartbeatSettings | None = None,
     ) -> None:
         self._info = info
+        self._beats = None if heartbeat is None else Beats(storage, info.study_id, heartbeat)
         self._storage = storage
         self._sampler = sampler
         self._scheduler = scheduler if scheduler is not None else _default_scheduler()
@@ -320,14 +326,35 @@ class Study:
             >>> trial.suggest_float("x", 0, 1)
             0.5
         """
+        trial = self._start(fixed, None)
+        assert trial is not None  # without a budget a trial is always started
+        return trial
+
+    def _start(
+        self, fixed: Mapping[str, ParamValue] | None, max_trials: int | None
+    ) -> Trial | None:
+        """Start a trial (``None`` when the study already holds ``max_trials`` trials)."""
+        if self._beats is not None:
+            self._beats.reap()
         if fixed is None:
-            frozen = self._storage.claim_or_create_trial(self.study_id, TrialTemplate())
+            started = self._storage.claim_or_create_trial(
+                self.study_id, TrialTemplate(), max_trials=max_trials
+            )
         else:
             _check_json("Study.ask", "fixed", dict(fixed))
             template = TrialTemplate(fixed_params=dict(fixed))
-            frozen = self._storage.create_trial(self.study_id, template)
+            started = self._storage.create_trial(self.study_id, template, max_trials=max_trials)
+        if started is None:
+            return None
+        frozen = started
+        if self._beats is not None:
+            self._beats.start(frozen.trial_id)
         context = _TrialContext(self._rng(frozen.number))
         context.enqueued = fixed is None and bool(frozen.fixed_params)
+        retry_of = frozen.user_attrs.get("retry_of")
+        if fixed is None and isinstance(retry_of, int):  # a retry of a trial whose worker died
+            context.launch_reason = f"retry {frozen.user_attrs.get('retry')} of trial {retry_of}"
+            context.enqueued_by = "kept"
         if fixed is None and not context.enqueued and self._launches:
             frozen, context.launch_reason = self._launch(frozen)
         trial = Trial(self, frozen)
@@ -419,7 +446,7 @@ class Study:
         if context.launch_reason:
             parts.append(context.launch_reason)
         if "fixed" in by_source:
-            who = "enqueued by user" if context.enqueued else "fixed"
+            who = context.enqueued_by if context.enqueued else "fixed"
             if context.launch_reason and not context.enqueued:
                 who = "from the scheduler"
             parts.append(f"{who}: {', '.join(by_source['fixed'])}")
@@ -645,6 +672,8 @@ class Study:
                 "tell() can be called once per trial."
             ) from None
         assert final is not None
+        if self._beats is not None:
+            self._beats.stop(trial_id)
         if type(self._sampler).on_trial_end is not Sampler.on_trial_end:
             self._sampler.on_trial_end(self.history(), final)
         return final
@@ -737,6 +766,7 @@ class Study:
         show_progress_bar: bool | None = None,
         executor: Executor | None = None,
         reproducible: bool = False,
+        max_trials: int | None = None,
     ) -> None:
         """Run ``objective`` on new trials until a budget is spent or :meth:`stop` is called.
 
@@ -755,6 +785,11 @@ class Study:
                 timeout that kills and a memory cap) or a
                 :class:`~hyperdial.execution.DaskExecutor` (a Dask cluster); ``n_jobs`` is then
                 ignored. Both need a storage other processes reach (a database URL).
+            max_trials: A budget for the whole study, shared by every worker on every
+                machine: no trial starts once the study holds ``max_trials`` (a retry of a
+                trial whose worker stopped replaces it rather than adding one). When it is
+                spent this call still waits for other workers' trials, running any retry,
+                so n workers with a budget of 100 finish exactly 100 trials.
             reproducible: With several workers, make the suggestions a function of the seed
                 and the number of workers alone: trial ``k`` is proposed from trials ``0 ..
                 k - workers`` only, waiting for them to finish if needed, and the trials in
@@ -771,7 +806,7 @@ class Study:
             raise InvalidValueError(
                 f"Study.optimize: reproducible must be a bool; got {reproducible!r}."
             )
-        workers = executor.max_workers if executor is not None else n_jobs
+        workers = getattr(executor, "max_workers", 1) if executor is not None else n_jobs
         if reproducible and isinstance(workers, int) and workers > 1:
             self._window = workers - 1
         try:
@@ -785,6 +820,7 @@ class Study:
                 callbacks=callbacks,
                 show_progress_bar=show_progress_bar,
                 executor=executor,
+                max_trials=max_trials,
             )
         finally:
             self._window = None
@@ -897,6 +933,9 @@ def create_study(
     seed: int | None = None,
     load_if_exists: bool = False,
     artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
+    heartbeat_s: float | None = None,
+    grace_s: float | None = None,
+    retry_failed: int = 0,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``) and return it.
 
@@ -919,6 +958,12 @@ def create_study(
             directory (remembered with the study, so workers that load it use it too; on
             several machines, a shared one). Default: beside a SQLite file, else a temporary
             directory.
+        heartbeat_s: Running trials say they are alive this often (seconds); stored with the
+            study so every worker follows it. Default: no heartbeats.
+        grace_s: A RUNNING trial silent this long (default 6 beats) is marked FAILED by the
+            first worker that notices, and re-enqueued with the same parameters.
+        retry_failed: How many times such a trial is retried (the chain is recorded in the
+            retries' ``retry_of`` and ``retry`` user attributes).
 
     Raises:
         DuplicatedStudyError: the name exists and ``load_if_exists`` is false.
@@ -930,6 +975,7 @@ def create_study(
         (<Direction.MAXIMIZE: 'maximize'>,)
     """
     dirs = _directions(direction, directions)
+    heartbeat = HeartbeatSettings.parse(heartbeat_s, grace_s, retry_failed)
     resolved = _resolve_storage(storage)
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(dirs))
@@ -950,7 +996,11 @@ def create_study(
             ) from None
     seed = _study_seed(resolved, info, seed, sampler)
     store = _artifact_store(artifacts, resolved, info.study_id)
-    return Study(info, resolved, sampler, seed, scheduler, store)
+    if heartbeat is not None:
+        resolved.set_study_attr(info.study_id, _HEARTBEAT_ATTR, heartbeat.to_json())
+    else:
+        heartbeat = _stored_heartbeat(resolved, info.study_id)
+    return Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
 
 
 def load_study(
@@ -973,7 +1023,12 @@ def load_study(
     _check_scheduler(scheduler, len(info.directions))
     seed = _study_seed(resolved, info, None, sampler, write=False)
     store = _artifact_store(artifacts, resolved, info.study_id)
-    return Study(info, resolved, sampler, seed, scheduler, store)
+    heartbeat = _stored_heartbeat(resolved, info.study_id)
+    return Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
+
+
+def _stored_heartbeat(storage: Storage, study_id: int) -> HeartbeatSettings | None:
+    return HeartbeatSettings.from_json(storage.get_study_attrs(study_id).get(_HEARTBEAT_ATTR))
 
 
 def delete_study(study_name: str, *, storage: Storage | str) -> None:

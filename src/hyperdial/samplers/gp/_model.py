@@ -55,6 +55,8 @@ FIT_SIZE = 300
 
 _controller: object = None
 _controller_lock = threading.Lock()
+_blas_users = 0  # blocks inside single_threaded_blas, across threads
+_blas_limit: object = None  # the limit they share; restored when the last one leaves
 
 
 @contextlib.contextmanager
@@ -62,9 +64,12 @@ def single_threaded_blas() -> Iterator[None]:
     """Run the block with one BLAS thread, when threadpoolctl is installed.
 
     The model's linear algebra is many small calls; on few cores, BLAS threads spinning up for
-    each of them make a suggestion ten to twenty times slower than one thread does.
+    each of them make a suggestion ten to twenty times slower than one thread does. The limit
+    is process-wide, so it is shared by concurrent blocks (parallel workers' suggestions) and
+    lifted only when the last one leaves: otherwise one worker finishing would hand another
+    a multi-threaded BLAS mid-suggestion, whose rounding differs.
     """
-    global _controller
+    global _controller, _blas_users, _blas_limit
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional: only a speed-up
@@ -73,8 +78,17 @@ def single_threaded_blas() -> Iterator[None]:
     with _controller_lock:
         if _controller is None:
             _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):  # type: ignore[attr-defined]
+        if _blas_users == 0:
+            _blas_limit = _controller.limit(limits=1, user_api="blas")  # type: ignore[attr-defined]
+        _blas_users += 1
+    try:
         yield
+    finally:
+        with _controller_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()  # type: ignore[attr-defined]
+                _blas_limit = None
 
 
 def space_key(space: SearchSpace) -> str:
