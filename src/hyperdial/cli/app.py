@@ -227,6 +227,13 @@ def tune(
     jobs: Annotated[
         int | None, typer.Option("--jobs", min=1, help="Trials run in parallel.")
     ] = None,
+    processes: Annotated[
+        bool, typer.Option("--processes", help="Run each trial in a process of its own.")
+    ] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option("--dask-scheduler", help="Run trials on a Dask cluster (tcp://host:8786)."),
+    ] = None,
 ) -> None:
     """Run a study described by SPEC.yaml; flags override the spec.
 
@@ -237,6 +244,8 @@ def tune(
     from hyperdial.cli.objective import FunctionObjective, build_objective
     from hyperdial.study import create_study
 
+    if processes and dask_scheduler:
+        raise HyperdialError("give --processes or --dask-scheduler, not both.")
     spec = load_spec(spec_path).with_overrides(
         n_trials=trials, timeout_s=timeout, storage=storage, study=study, seed=seed, n_jobs=jobs
     )
@@ -264,6 +273,7 @@ def tune(
     else:
         flags = [] if trials is None else ["--trials", str(trials)]
         catch = (CommandError,) if spec.command is not None else ()
+        executor = _executor(processes, dask_scheduler, spec.n_jobs)
         try:
             with _trial_log():
                 the_study.optimize(
@@ -272,6 +282,7 @@ def tune(
                     timeout=spec.timeout_s,
                     n_jobs=spec.n_jobs,
                     catch=catch,
+                    executor=executor,
                 )
         except KeyboardInterrupt:
             done = sum(t.state.name in _FINISHED for t in the_study.trials)
@@ -299,6 +310,138 @@ def tune(
         the_study.history(),
         top=5,
         scheduler=the_study.user_attrs.get("scheduler"),
+    )
+
+
+def _executor(processes: bool, dask_scheduler: str | None, jobs: int) -> Any:
+    """Return the executor the flags ask for (``None``: threads in this process)."""
+    if processes and dask_scheduler:
+        raise HyperdialError("give --processes or --dask-scheduler, not both.")
+    if processes:
+        from hyperdial.execution import ProcessExecutor
+
+        return ProcessExecutor(max_workers=jobs)
+    if dask_scheduler:
+        from hyperdial.execution import DaskExecutor
+
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            from hyperdial.exceptions import missing
+
+            raise missing("dask", "--dask-scheduler", "distributed") from exc
+        try:
+            client = Client(dask_scheduler, timeout=15)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise HyperdialError(
+                f"cannot reach the Dask scheduler at {dask_scheduler}: {exc}"
+            ) from None
+        return DaskExecutor(client)
+    return None
+
+
+# ---------------------------------------------------------------------------- worker
+_MAX_TRIALS_ATTR = "max_trials"
+
+
+@app.command()
+def worker(
+    spec_path: Annotated[
+        Path | None,
+        typer.Argument(metavar="[SPEC.yaml]", help="A study spec (or give the options below)."),
+    ] = None,
+    storage: Annotated[str | None, typer.Option("--storage", help="Database URL.")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name.")] = None,
+    objective_ref: Annotated[
+        str | None,
+        typer.Option("--objective", metavar="MODULE:FUNCTION", help="The objective to run."),
+    ] = None,
+    max_trials: Annotated[
+        int | None,
+        typer.Option("--max-trials", min=1, help="The study's budget, shared by all its workers."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Trials run in parallel.")] = 1,
+    processes: Annotated[
+        bool, typer.Option("--processes", help="Run each trial in a process of its own.")
+    ] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option("--dask-scheduler", help="Run trials on a Dask cluster (tcp://host:8786)."),
+    ] = None,
+) -> None:
+    """Join a study and run its trials until the study-wide budget is spent.
+
+    Start one on every machine that should help: they share the study through its database
+    (PostgreSQL or MySQL across machines). The budget is given once (--max-trials) and kept
+    with the study; later workers follow it. Without SPEC.yaml, --storage, --study and
+    --objective name the study and the objective (the study must exist).
+    """
+    from hyperdial.cli.command import CommandError
+    from hyperdial.cli.objective import FunctionObjective, build_objective, load_function
+    from hyperdial.study import create_study, load_study
+
+    if spec_path is not None:
+        spec = load_spec(spec_path).with_overrides(storage=storage, study=study)
+        objective: Any = build_objective(spec)
+        resolved = _open_storage(spec.storage, must_exist=False)
+        the_study = create_study(
+            spec.study,
+            storage=resolved,
+            directions=list(spec.directions),
+            sampler=spec.make_sampler(),
+            scheduler=spec.make_scheduler(),
+            seed=spec.seed,
+            load_if_exists=True,
+        )
+        name, url = spec.study, spec.storage
+        catch: tuple[type[BaseException], ...] = (
+            (CommandError,) if spec.command is not None else ()
+        )
+    else:
+        missing = [
+            flag
+            for flag, value in (
+                ("--storage", storage),
+                ("--study", study),
+                ("--objective", objective_ref),
+            )
+            if value is None
+        ]
+        if missing:
+            raise HyperdialError(
+                f"worker needs SPEC.yaml or {', '.join(missing)} (the study and its objective)."
+            )
+        assert storage is not None and study is not None and objective_ref is not None
+        objective = FunctionObjective(load_function(objective_ref, Path.cwd()), None)
+        the_study = load_study(study, storage=_open_storage(storage, must_exist=True))
+        name, url, catch = study, storage, ()
+    stored = the_study.user_attrs.get(_MAX_TRIALS_ATTR)
+    if max_trials is None:
+        if not isinstance(stored, int):
+            raise HyperdialError(
+                f"study {name!r} has no budget yet; give --max-trials (it is kept with the study)."
+            )
+        max_trials = stored
+    elif stored != max_trials:
+        the_study.set_user_attr(_MAX_TRIALS_ATTR, max_trials)
+    executor = _executor(processes, dask_scheduler, jobs)
+    console = _console()
+    try:
+        with _trial_log():
+            the_study.optimize(
+                objective, max_trials=max_trials, n_jobs=jobs, catch=catch, executor=executor
+            )
+    except KeyboardInterrupt:
+        typer.echo(
+            f"interrupted: the finished trials of {name!r} are stored in {url}; start the "
+            "worker again to go on.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    from hyperdial.cli.render import print_study
+
+    print_study(
+        console, name, the_study.history(), top=5, scheduler=the_study.user_attrs.get("scheduler")
     )
 
 
