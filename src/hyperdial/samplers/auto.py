@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -152,23 +153,41 @@ class AutoSampler(Sampler):
 
     def __init__(self, *, seed: int | None = None) -> None:
         super().__init__(seed=seed)
-        from hyperdial.samplers.gp import GPSampler
-        from hyperdial.samplers.random import RandomSampler
-        from hyperdial.samplers.tpe import TPESampler
+        # Built on first use: a study loaded only to be read never imports the models.
+        self._methods: dict[str, Sampler] = {}
+        self._init_caches()
 
-        self._methods: dict[str, Sampler] = {
-            "gp": GPSampler(seed=seed),
-            "tpe": TPESampler(seed=seed),
-            "random": RandomSampler(seed=seed),
-        }
+    _caches = ("_methods_lock",)
+
+    def _init_caches(self) -> None:
+        self._methods_lock = threading.Lock()
+
+    def _method(self, name: str) -> Sampler:
+        with self._methods_lock:
+            sampler = self._methods.get(name)
+            if sampler is None:
+                if name == "gp":
+                    from hyperdial.samplers.gp import GPSampler
+
+                    sampler = GPSampler(seed=self.seed)
+                elif name == "tpe":
+                    from hyperdial.samplers.tpe import TPESampler
+
+                    sampler = TPESampler(seed=self.seed)
+                else:
+                    from hyperdial.samplers.random import RandomSampler
+
+                    sampler = RandomSampler(seed=self.seed)
+                self._methods[name] = sampler
+            return sampler
 
     def choose(self, history: History, space: SearchSpace | None = None) -> Choice:
         """Return the method the next suggestion will use, and why."""
-        return _choose(_features(history, space), self._methods["tpe"].supports_multi_objective)
+        return _choose(_features(history, space), tpe_multi=True)
 
     def _delegate(self, history: History, space: SearchSpace | None) -> tuple[Sampler, Choice]:
         choice = self.choose(history, space)
-        return self._methods[choice.method], choice
+        return self._method(choice.method), choice
 
     def infer_space(self, history: History) -> SearchSpace:
         """Return the joint space of the method the next trial will use."""
@@ -202,8 +221,8 @@ class AutoSampler(Sampler):
         return sampler.sample_one(history, trial, name, dist, rng)
 
     def on_trial_end(self, history: History, trial: FrozenTrial) -> None:
-        """Tell every method (they may keep caches)."""
-        for sampler in self._methods.values():
+        """Tell every method in use (they may keep caches)."""
+        for sampler in list(self._methods.values()):
             sampler.on_trial_end(history, trial)
 
     def reseed(self, seed: int | None) -> AutoSampler:

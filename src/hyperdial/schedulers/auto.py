@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,18 @@ class SchedulerChoice:
     why: str
     min_resource: float | None = None
     max_resource: float | None = None
+
+
+def _absorb(
+    trial: FrozenTrial, first: float | None, done: float | None
+) -> tuple[float | None, float | None]:
+    if not trial.intermediate:
+        return first, done
+    low, high = min(trial.intermediate), max(trial.intermediate)
+    first = low if first is None else min(first, low)
+    if trial.state is TrialState.COMPLETE:
+        done = high if done is None else max(done, high)
+    return first, done
 
 
 class AutoScheduler(Scheduler):
@@ -115,6 +128,10 @@ class AutoScheduler(Scheduler):
         self.resumable = resumable
         self.n_workers = n_workers
         self._built: dict[tuple[str, float, float], Scheduler] = {}
+        # (the last trial of the finished prefix, the prefix's length, its smallest first step,
+        # its largest complete last step): facts about trials that never change again
+        self._facts: tuple[FrozenTrial | None, int, float | None, float | None] | None = None
+        self._scan_lock = threading.Lock()
         self._lineage: Scheduler | None = None
         self._lineage_why = ""
         if resumable:
@@ -157,26 +174,30 @@ class AutoScheduler(Scheduler):
         return self._lineage.next_launch(history, number, rng)
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_built": {}}
+        state = {**self.__dict__, "_built": {}, "_facts": None}
+        del state["_scan_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._scan_lock = threading.Lock()
 
     def choose(self, history: History) -> SchedulerChoice:
         """Return the method the next decision uses, and why."""
         if self._lineage is not None:
             method, why = self._lineage_why.split(": ", 1)
             return SchedulerChoice(method, why, self.min_resource, self.max_resource)
-        reporting = [t for t in history.trials if t.intermediate]
-        if not reporting:
+        first, done, running = self._scan(history)
+        if first is None:
             return SchedulerChoice("none", "no trial reports intermediate values")
-        first = min(min(t.intermediate) for t in reporting)
         low = self.min_resource if self.min_resource is not None else max(float(first), 1.0)
         high = self.max_resource
         if high is None:
-            done = [max(t.intermediate) for t in reporting if t.state is TrialState.COMPLETE]
-            if not done:
+            if done is None:
                 return SchedulerChoice(
                     "none", "waiting for a first trial to finish its curve (full resource unknown)"
                 )
-            high = float(max(done))
+            high = float(done)
         eta = self.reduction_factor
         if high < eta * low:
             return SchedulerChoice(
@@ -186,7 +207,6 @@ class AutoScheduler(Scheduler):
                 low,
                 high,
             )
-        running = len(history.running)
         if running >= MANY_WORKERS:
             return SchedulerChoice(
                 "asha",
@@ -203,6 +223,37 @@ class AutoScheduler(Scheduler):
             low,
             high,
         )
+
+    def _scan(self, history: History) -> tuple[float | None, float | None, int]:
+        """Return the smallest first reported step, the largest last step of a COMPLETE trial
+        with reports, and the number of RUNNING trials.
+
+        Finished trials never change, so what the leading run of finished trials contributes
+        is kept between calls (for the same study) and only later trials are read again: a
+        suggestion costs O(new trials), not O(study).
+        """
+        trials = history.trials
+        with self._scan_lock:
+            facts = self._facts
+            # The same records as before (a study's snapshots share its finished trials)?
+            if facts is None or facts[1] > len(trials) or (
+                facts[1] and trials[facts[1] - 1] is not facts[0]
+            ):
+                facts = (None, 0, None, None)
+            anchor, prefix, first, done = facts
+            while prefix < len(trials):
+                t = trials[prefix]
+                if t.number != prefix or not t.state.is_finished():
+                    break
+                first, done = _absorb(t, first, done)
+                anchor = t
+                prefix += 1
+            self._facts = (anchor, prefix, first, done)
+        running = 0
+        for t in trials[prefix:]:
+            first, done = _absorb(t, first, done)
+            running += t.state is TrialState.RUNNING
+        return first, done, running
 
     def _scheduler(self, choice: SchedulerChoice) -> Scheduler | None:
         if self._lineage is not None:
