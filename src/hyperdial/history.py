@@ -39,6 +39,12 @@ class TrialSequence(Sequence[FrozenTrial]):
 
     def __getitem__(self, index: int | slice) -> FrozenTrial | tuple[FrozenTrial, ...]:
         if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1:  # the common case, e.g. the trials after a cached prefix: no full copy
+                n = self._n_head
+                head = self._head[start : min(stop, n)] if start < n else []
+                rest = self._rest[max(start - n, 0) : max(stop - n, 0)]
+                return (*head, *rest)
             return tuple(self)[index]
         n = len(self)
         if index < 0:
