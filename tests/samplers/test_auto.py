@@ -99,10 +99,10 @@ def test_reasons_name_the_method_in_use():
 
 def test_advise_plans_the_phases_and_warns_about_a_small_budget_and_a_large_grid():
     space = SearchSpace({f"x{i}": Float(0, 1) for i in range(6)})
-    advice = advise(space, n_trials=10, grid={"a": [1, 2, 3, 4], "b": [1, 2, 3, 4, 5]})
+    advice = advise(space, n_trials=15, grid={"a": [1, 2, 3, 4], "b": [1, 2, 3, 4, 5]})
     assert advice.plan[0] == (
-        "trials 0-6",
-        "initial design: 7 scrambled Sobol points (parameters + 1, 5 to 20)",
+        "trials 0-11",
+        "initial design: 12 scrambled Sobol points (2 per parameter, at least 5)",
     )
     assert any("leaves almost nothing" in w for w in advice.warnings)
     assert any("grid has 20 points" in w for w in advice.warnings)

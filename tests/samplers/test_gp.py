@@ -103,7 +103,7 @@ def test_invalid_options_fail_with_a_clear_message(kwargs, fragment):
 
 def test_default_startup_scales_with_dimension():
     sampler = GPSampler()
-    assert [sampler.startup_trials(d) for d in (1, 4, 8, 50)] == [5, 5, 9, 20]
+    assert [sampler.startup_trials(d) for d in (1, 4, 8, 50)] == [5, 8, 16, 20]
     assert GPSampler(n_startup_trials=7).startup_trials(50) == 7
 
 

@@ -34,7 +34,7 @@ def test_auto_initial_design_scales_with_the_dimension():
         trial = study.ask()
         study.tell(trial, sum(trial.suggest_space(space).values()))
     first = [t.number for t in study.trials if t.sampler_meta.get("stage") == 0]
-    assert first == list(range(default_initial_design_size(6))) == list(range(7))
+    assert first == list(range(default_initial_design_size(6))) == list(range(12))
 
 
 @pytest.mark.parametrize(

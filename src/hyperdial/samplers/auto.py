@@ -264,8 +264,8 @@ def advise(
     Example:
         >>> from hyperdial import Float, SearchSpace
         >>> space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1)})
-        >>> advise(space, n_trials=100).plan[0][1]
-        'initial design: 5 scrambled Sobol points (parameters + 1, 5 to 20)'
+        >>> advise(space, n_trials=100).plan[0]
+        ('trials 0-4', 'initial design: 5 scrambled Sobol points (2 per parameter, at least 5)')
     """
     for name, value in (("n_trials", n_trials), ("n_workers", n_workers)):
         if value is not None and (
@@ -299,7 +299,7 @@ def advise(
         plan.append(
             (
                 f"trials 0-{n0 - 1}",
-                f"initial design: {n0} scrambled Sobol points (parameters + 1, 5 to 20)",
+                f"initial design: {n0} scrambled Sobol points (2 per parameter, at least 5)",
             )
         )
         last = GP_MAX_TRIALS - 1

@@ -18,20 +18,17 @@ __all__ = ["SequentialSampler", "default_initial_design_size"]
 
 
 def default_initial_design_size(dim: int) -> int:
-    """Return the initial design size for ``dim`` parameters: ``min(max(5, dim + 1), 20)``.
+    """Return the initial design size for ``dim`` parameters: ``min(max(5, 2 * dim), 20)``.
 
-    One point more than the dimension is the least a model needs to see every direction move;
-    small designs leave more of a modest budget to the model, which pays on multimodal
-    problems (Bossek et al. 2020, "Initial design strategies and their effects on sequential
-    model-based optimization", GECCO, arXiv:2003.13826). The cap keeps high-dimensional
-    studies from spending their budget on random points, where trust-region models start
-    early (Eriksson et al. 2019, arXiv:1910.01739).
+    Two points per dimension lets a model see every direction move at least once; the cap
+    keeps high-dimensional studies from spending their budget on random points, where
+    trust-region models start earlier (Eriksson et al. 2019, arXiv:1910.01739, used 2d).
 
     Example:
         >>> [default_initial_design_size(d) for d in (2, 6, 50)]
-        [5, 7, 20]
+        [5, 12, 20]
     """
-    return int(min(max(5, dim + 1), 20))
+    return int(min(max(5, 2 * dim), 20))
 
 
 class SequentialSampler(Sampler):

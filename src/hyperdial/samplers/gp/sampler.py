@@ -93,9 +93,8 @@ class GPSampler(Sampler):
 
     Args:
         seed: Fixes the Sobol' scrambling; ``None`` lets the study's seed decide.
-        n_startup_trials: Trials of the initial design; default
-            :func:`~hyperdial.samplers.sequential.default_initial_design_size` (``min(max(5,
-            d + 1), 20)`` for ``d`` parameters).
+        n_startup_trials: Trials of the initial design; default ``min(max(5, 2 d), 20)``
+            for ``d`` parameters.
         acquisition: ``"logei"`` (log expected improvement) or ``"ucb"``.
         prior_weight: ``beta`` of piBO; ``0`` ignores the defaults in the acquisition. The
             default, 1, lets a default steer the first model-based trials but not trap the
