@@ -400,3 +400,35 @@ def test_reproducible_parallel_runs_repeat_model_based_suggestions(sampler):
         runs.append([dict(t.params) for t in study.trials])
     assert runs[0] == runs[1]
     assert len({(p["x"], p["y"]) for p in runs[0]}) >= 14  # not one point repeated
+
+
+def test_parallel_workers_see_each_others_proposals_before_they_are_written(tmp_path):
+    from hyperdial.samplers.base import Sampler, Suggestion
+
+    seen = {}
+
+    class Spy(Sampler):
+        def infer_space(self, history):
+            return hyperdial.SearchSpace({"x": hyperdial.Float(0, 1)})
+
+        def sample(self, history, trial, space, rng):
+            seen[trial.number] = {t.number: dict(t.params) for t in history.running}
+            return Suggestion({"x": trial.number / 10}, "spy")
+
+        def sample_one(self, history, trial, name, dist, rng):
+            return 0.5
+
+    storage = hyperdial.storage.SQLStorage(f"sqlite:///{tmp_path}/p.db")
+    storage.write_behind_s = 3600.0  # parameters reach the database only with the tell
+    study = hyperdial.create_study(storage=storage, sampler=Spy(), seed=0)
+    both = threading.Barrier(2)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        both.wait(timeout=30)  # both trials are running, neither has told
+        return x
+
+    study.optimize(objective, n_trials=2, n_jobs=2)
+    first, second = sorted(seen)
+    assert seen[second][first] == {"x": first / 10}  # the other's proposal, not yet stored
+    assert all(not params for params in seen[first].values())  # nothing proposed before it

@@ -182,10 +182,13 @@ class Study:
         self._cache: list[FrozenTrial] = []  # finished trials 0..k-1, never change again
         self._stop_flag = threading.Event()
         self._buffered: dict[int, Trial] = {}  # trials with writes not yet made, by number
+        # joint proposals of this process's running trials, by number (see _propose)
+        self._proposals: dict[int, tuple[SearchSpace, Mapping[str, ParamValue]]] = {}
+        self._propose_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_stop_flag", "_cache", "_buffered"):
+        for key in ("_lock", "_stop_flag", "_cache", "_buffered", "_proposals", "_propose_lock"):
             del state[key]
         return state
 
@@ -195,6 +198,8 @@ class Study:
         self._cache = []
         self._stop_flag = threading.Event()
         self._buffered = {}
+        self._proposals = {}
+        self._propose_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Study(name={self.study_name!r}, directions={[d.value for d in self.directions]})"
@@ -421,11 +426,14 @@ class Study:
         )
         if context.joint is None or declared_late:
             # A declared space met after define-by-run suggestions gets its own joint proposal.
-            history = context.history = self._model_history(trial.number)
-            joint_space = space if space is not None else self._sampler.infer_space(history)
-            current = history.by_number(trial.number)
-            context.joint = self._sampler.sample(history, current, joint_space, context.rng)
-            context.joint_space = joint_space
+            if self._window is not None:  # reproducible: the view is fixed, nothing to share
+                self._propose(trial, context, space)
+            else:
+                # One proposal at a time in this process, each seeing the others' proposals
+                # for its running trials as their parameters (even before they are written):
+                # parallel workers then spread out instead of piling onto one point.
+                with self._propose_lock:
+                    self._propose(trial, context, space)
         joint, joint_space = context.joint, context.joint_space
         assert joint is not None and joint_space is not None
         if name in joint.params and joint_space.get(name) == dist:
@@ -437,6 +445,45 @@ class Study:
         value = self._sampler.sample_one(history, current, name, dist, context.rng)
         context.sources[name] = "independent"
         return cast_param(name, dist, value)
+
+    def _propose(self, trial: Trial, context: _TrialContext, space: SearchSpace | None) -> None:
+        history = self._model_history(trial.number)
+        if self._proposals and self._window is None:
+            history = self._with_proposals(history, trial.number)
+        context.history = history
+        joint_space = space if space is not None else self._sampler.infer_space(history)
+        current = history.by_number(trial.number)
+        context.joint = self._sampler.sample(history, current, joint_space, context.rng)
+        context.joint_space = joint_space
+        if context.joint.params:
+            with self._lock:
+                self._proposals[trial.number] = (joint_space, context.joint.params)
+
+    def _with_proposals(self, history: History, number: int) -> History:
+        """Show this process's running trials with their proposed parameters."""
+        with self._lock:
+            proposals = dict(self._proposals)
+        shown = []
+        for t in history.trials:
+            proposal = proposals.get(t.number)
+            if proposal is None or t.number == number or t.state is not TrialState.RUNNING:
+                shown.append(t)
+                continue
+            space, params = proposal
+            missing = {k: v for k, v in params.items() if k not in t.params and k in space}
+            if not missing:
+                shown.append(t)
+                continue
+            shown.append(
+                dataclasses.replace(
+                    t,
+                    params=FrozenDict({**missing, **t.params}),
+                    distributions=FrozenDict(
+                        {**{k: space[k] for k in missing}, **t.distributions}
+                    ),
+                )
+            )
+        return History(history.directions, shown)
 
     def _reason(self, context: _TrialContext) -> str:
         by_source: dict[str, list[str]] = {}
@@ -672,6 +719,9 @@ class Study:
                 "tell() can be called once per trial."
             ) from None
         assert final is not None
+        if self._proposals:
+            with self._lock:
+                self._proposals.pop(number, None)
         if self._beats is not None:
             self._beats.stop(trial_id)
         if type(self._sampler).on_trial_end is not Sampler.on_trial_end:
