@@ -236,8 +236,10 @@ class AutoScheduler(Scheduler):
         with self._scan_lock:
             facts = self._facts
             # The same records as before (a study's snapshots share its finished trials)?
-            if facts is None or facts[1] > len(trials) or (
-                facts[1] and trials[facts[1] - 1] is not facts[0]
+            if (
+                facts is None
+                or facts[1] > len(trials)
+                or (facts[1] and trials[facts[1] - 1] is not facts[0])
             ):
                 facts = (None, 0, None, None)
             anchor, prefix, first, done = facts
