@@ -356,8 +356,11 @@ def _see_budget_through(
     """Once the study-wide budget is spent, stay until no trial runs or waits anywhere.
 
     Another worker may still die: its trial is then reaped and re-enqueued (see the study's
-    heartbeats), and someone must run the retry for the study to end with its budget.
+    heartbeats), and someone must run the retry for the study to end with its budget. Without
+    heartbeats a dead worker's trial would never be reaped, so nobody waits for it.
     """
+    if study._beats is None:
+        return
     delay = 0.05
     while not study._stop_flag.is_set() and (
         run.deadline is None or time.monotonic() < run.deadline

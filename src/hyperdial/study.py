@@ -838,8 +838,9 @@ class Study:
             max_trials: A budget for the whole study, shared by every worker on every
                 machine: no trial starts once the study holds ``max_trials`` (a retry of a
                 trial whose worker stopped replaces it rather than adding one). When it is
-                spent this call still waits for other workers' trials, running any retry,
-                so n workers with a budget of 100 finish exactly 100 trials.
+                spent this call still waits for other workers' trials when the study has
+                heartbeats, running any retry, so n workers with a budget of 100 finish
+                exactly 100 trials even if some die.
             reproducible: With several workers, make the suggestions a function of the seed
                 and the number of workers alone: trial ``k`` is proposed from trials ``0 ..
                 k - workers`` only, waiting for them to finish if needed, and the trials in
