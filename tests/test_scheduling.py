@@ -284,3 +284,27 @@ def test_ask_and_tell_drive_a_lineage_scheduler():
         budgets.append(trial.budget)
         study.tell(trial, x / trial.budget)
     assert budgets[:3] == [1.0, 1.0, 1.0] and 3.0 in budgets[3:]
+
+
+def test_load_study_rebuilds_the_sampler_and_scheduler_it_was_created_with(tmp_path):
+    from hyperdial.samplers import TPESampler
+    from hyperdial.schedulers import MedianPruner, PercentilePruner
+
+    url = f"sqlite:///{tmp_path}/methods.db"
+    hyperdial.create_study(
+        "hb", storage=url, sampler=RandomSampler(), scheduler=Hyperband(max_resource=27)
+    )
+    loaded = hyperdial.load_study("hb", storage=url)
+    assert isinstance(loaded.sampler, RandomSampler)
+    assert isinstance(loaded.scheduler, Hyperband)
+    assert loaded.scheduler.settings() == Hyperband(max_resource=27).settings()
+    for made in (PercentilePruner(25.0), MedianPruner(n_startup_trials=2)):
+        name = type(made).__name__
+        hyperdial.create_study(name, storage=url, scheduler=made)
+        assert hyperdial.load_study(name, storage=url).scheduler.settings() == made.settings()
+    own = hyperdial.load_study("hb", storage=url, sampler=TPESampler(), scheduler=NoScheduler())
+    assert isinstance(own.sampler, TPESampler) and isinstance(own.scheduler, NoScheduler)
+    hyperdial.create_study("plain", storage=url)
+    plain = hyperdial.load_study("plain", storage=url)
+    assert type(plain.sampler).__name__ == "AutoSampler"
+    assert isinstance(plain.scheduler, AutoScheduler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import inspect
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ _SEED_ATTR = "seed"
 _ARTIFACTS_ATTR = "artifact_root"
 _SCHEDULER_ATTR = "scheduler"
 _HEARTBEAT_ATTR = "heartbeat"
+_METHODS_ATTR = "methods"
 
 
 def _resolve_storage(storage: Storage | str | None) -> Storage:
@@ -1034,9 +1036,11 @@ def create_study(
     name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
     if not isinstance(name, str) or not name.strip():
         raise InvalidValueError(f"create_study: study_name must be a non-empty str; got {name!r}.")
+    created = True
     try:
         info = resolved.create_study(name, dirs)
     except DuplicatedStudyError:
+        created = False
         if not load_if_exists:
             raise
         info = resolved.get_study(name)
@@ -1047,6 +1051,8 @@ def create_study(
             ) from None
     seed = _study_seed(resolved, info, seed, sampler)
     store = _artifact_store(artifacts, resolved, info.study_id)
+    if created:
+        _remember_methods(resolved, info.study_id, sampler, scheduler)
     if heartbeat is not None:
         resolved.set_study_attr(info.study_id, _HEARTBEAT_ATTR, heartbeat.to_json())
     else:
@@ -1064,11 +1070,19 @@ def load_study(
 ) -> Study:
     """Load an existing study to resume or analyse it (arguments as in :func:`create_study`).
 
+    Without ``sampler`` or ``scheduler``, the ones the study was created with are rebuilt (the
+    sampler's class with its default options, the scheduler with its settings), so every
+    worker that loads a study searches it the same way.
+
     Raises:
         StudyNotFoundError: no study of that name exists.
     """
     resolved = _resolve_storage(storage)
     info = resolved.get_study(study_name)
+    if sampler is None or scheduler is None:
+        kept_sampler, kept_scheduler = _recalled_methods(resolved, info.study_id)
+        sampler = sampler if sampler is not None else kept_sampler
+        scheduler = scheduler if scheduler is not None else kept_scheduler
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(info.directions))
     _check_scheduler(scheduler, len(info.directions))
@@ -1076,6 +1090,46 @@ def load_study(
     store = _artifact_store(artifacts, resolved, info.study_id)
     heartbeat = _stored_heartbeat(resolved, info.study_id)
     return Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
+
+
+def _remember_methods(
+    storage: Storage, study_id: int, sampler: Sampler, scheduler: Scheduler | None
+) -> None:
+    """Keep which sampler and scheduler a new study uses, for workers that load it."""
+    ours = type(sampler).__module__.split(".")[0] == "hyperdial"
+    methods: dict[str, JSON] = {
+        "sampler": type(sampler).__name__ if ours else None,  # a plugin: workers pass it
+        "scheduler": None if scheduler is None else scheduler.settings(),
+    }
+    storage.set_study_attr(study_id, _METHODS_ATTR, methods)
+
+
+def _recalled_methods(storage: Storage, study_id: int) -> tuple[Sampler | None, Scheduler | None]:
+    """Rebuild the sampler (with default options) and scheduler the study was created with."""
+    import hyperdial.samplers
+    import hyperdial.schedulers
+
+    kept = storage.get_study_attrs(study_id).get(_METHODS_ATTR)
+    if not isinstance(kept, Mapping):
+        return None, None
+    sampler = None
+    name = kept.get("sampler")
+    if isinstance(name, str) and name in hyperdial.samplers.__all__:
+        try:
+            sampler = getattr(hyperdial.samplers, name)()
+        except Exception:  # noqa: BLE001 - needs arguments: the caller passes one
+            _logger.warning("load_study: cannot rebuild %s; pass sampler=...", name)
+    scheduler = None
+    settings = kept.get("scheduler")
+    if isinstance(settings, Mapping) and settings.get("class") in hyperdial.schedulers.__all__:
+        cls = getattr(hyperdial.schedulers, str(settings["class"]))
+        accepted = inspect.signature(cls).parameters
+        args = {k: v for k, v in settings.items() if k in accepted}
+        try:
+            scheduler = cls(**args)
+        except Exception:  # noqa: BLE001 - settings from another version: fall back
+            _logger.warning("load_study: cannot rebuild %s; pass scheduler=...", cls.__name__)
+    return sampler, scheduler
 
 
 def _stored_heartbeat(storage: Storage, study_id: int) -> HeartbeatSettings | None:
