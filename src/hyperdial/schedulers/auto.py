@@ -133,11 +133,11 @@ class AutoScheduler(Scheduler):
         self._facts: tuple[FrozenTrial | None, int, float | None, float | None] | None = None
         self._scan_lock = threading.Lock()
         self._lineage: Scheduler | None = None
-        self._lineage_why = ""
+        self._lineage_choice: SchedulerChoice | None = None
         if resumable:
-            self._lineage, self._lineage_why = self._choose_lineage()
+            self._lineage, self._lineage_choice = self._choose_lineage()
 
-    def _choose_lineage(self) -> tuple[Scheduler, str]:
+    def _choose_lineage(self) -> tuple[Scheduler, SchedulerChoice]:
         from hyperdial.schedulers.hyperband import Hyperband
         from hyperdial.schedulers.pbt import PBT
 
@@ -146,21 +146,25 @@ class AutoScheduler(Scheduler):
         if self.n_workers >= MANY_WORKERS:
             size = max(8, 2 * self.n_workers)
             interval = max(low, top / 10)
-            return PBT(population_size=size, interval=interval, max_resource=top), (
-                f"pbt: {self.n_workers} workers train a population of {size} at once; every "
+            why = (
+                f"{self.n_workers} workers train a population of {size} at once; every "
                 f"{interval:g} of {top:g} the worst quarter copies the best and perturbs "
                 "its hyperparameters, which yields a schedule (e.g. a decaying learning rate)"
             )
+            pbt = PBT(population_size=size, interval=interval, max_resource=top)
+            return pbt, SchedulerChoice("pbt", why, self.min_resource, self.max_resource)
         hb = Hyperband(
             min_resource=low,
             max_resource=top,
             reduction_factor=self.reduction_factor,
             promote=True,
         )
-        return hb, (
-            f"hyperband by promotion: {self.n_workers} worker(s); promoted configurations "
-            f"continue their parent's checkpoint, resources {low:g} to {top:g} "
-            f"(eta {self.reduction_factor})"
+        why = (
+            f"{self.n_workers} worker(s); promoted configurations continue their parent's "
+            f"checkpoint, resources {low:g} to {top:g} (eta {self.reduction_factor})"
+        )
+        return hb, SchedulerChoice(
+            "hyperband by promotion", why, self.min_resource, self.max_resource
         )
 
     def launches_trials(self) -> bool:
@@ -184,9 +188,8 @@ class AutoScheduler(Scheduler):
 
     def choose(self, history: History) -> SchedulerChoice:
         """Return the method the next decision uses, and why."""
-        if self._lineage is not None:
-            method, why = self._lineage_why.split(": ", 1)
-            return SchedulerChoice(method, why, self.min_resource, self.max_resource)
+        if self._lineage_choice is not None:
+            return self._lineage_choice
         first, done, running = self._scan(history)
         if first is None:
             return SchedulerChoice("none", "no trial reports intermediate values")
