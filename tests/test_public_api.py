@@ -11,6 +11,10 @@ PACKAGES = [
     "hyperdial.storage",
     "hyperdial.presets",
     "hyperdial.testing",
+    "hyperdial.analysis",
+    "hyperdial.plot",
+    "hyperdial.report",
+    "hyperdial.integrations",
 ]
 
 

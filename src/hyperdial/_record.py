@@ -133,7 +133,8 @@ def _array_bytes(array: Any) -> tuple[bytes, list[int], str]:
     if values.dtype == object:
         text = "\x1f".join(repr(v) for v in values.ravel().tolist())
         return text.encode(), [int(n) for n in values.shape], "object"
-    return np.ascontiguousarray(values).tobytes(), [int(n) for n in values.shape], str(values.dtype)
+    shape = [int(n) for n in values.shape]
+    return np.ascontiguousarray(values).tobytes(), shape, str(values.dtype)
 
 
 def data_fingerprint(*arrays: Any) -> dict[str, JSON]:
