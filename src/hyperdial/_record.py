@@ -171,3 +171,36 @@ def record_data(study: _HasAttrs, *arrays: Any, source: str) -> dict[str, JSON]:
     fingerprint = {**data_fingerprint(*arrays), "source": source}
     study.set_user_attr(DATA_ATTR, fingerprint)
     return fingerprint
+
+
+OBJECTIVE_ATTR = "objective"
+
+
+def objective_reference(objective: object) -> dict[str, JSON] | None:
+    """Return where ``objective`` can be imported from again, or ``None`` if unknown.
+
+    A function defined inside another (a closure) or a lambda is kept with ``importable``
+    false: reproducing its study then needs the objective passed by hand.
+
+    Example:
+        >>> import math
+        >>> objective_reference(math.fabs)["qualname"]
+        'fabs'
+    """
+    target = getattr(objective, "__func__", objective)
+    module = getattr(target, "__module__", None)
+    qualname = getattr(target, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        target = type(objective)  # a callable object: its class, if it can be rebuilt
+        module, qualname = target.__module__, target.__qualname__
+        importable = False
+    else:
+        importable = "<locals>" not in qualname and "<lambda>" not in qualname
+    source = sys.modules.get(module)
+    path = getattr(source, "__file__", None)
+    return {
+        "module": module,
+        "qualname": qualname,
+        "file": None if path is None else os.path.abspath(path),
+        "importable": importable,
+    }

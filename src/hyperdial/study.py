@@ -22,6 +22,7 @@ import numpy as np
 
 from hyperdial import _writebehind
 from hyperdial._heartbeat import Beats, HeartbeatSettings
+from hyperdial._record import OBJECTIVE_ATTR, RECORD_ATTR, objective_reference, study_record
 from hyperdial._types import JSON, Direction, FrozenDict, ParamValue
 from hyperdial.exceptions import (
     DuplicatedStudyError,
@@ -187,6 +188,7 @@ class Study:
         # joint proposals of this process's running trials, by number (see _propose)
         self._proposals: dict[int, tuple[SearchSpace, Mapping[str, ParamValue]]] = {}
         self._propose_lock = threading.Lock()
+        self._objective_recorded = False
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -859,6 +861,7 @@ class Study:
             raise InvalidValueError(
                 f"Study.optimize: reproducible must be a bool; got {reproducible!r}."
             )
+        self._record_objective(objective)
         workers = getattr(executor, "max_workers", 1) if executor is not None else n_jobs
         if reproducible and isinstance(workers, int) and workers > 1:
             self._window = workers - 1
@@ -877,6 +880,15 @@ class Study:
             )
         finally:
             self._window = None
+
+    def _record_objective(self, objective: object) -> None:
+        """Keep where the objective comes from, once per study object, for ``reproduce``."""
+        if self._objective_recorded:
+            return
+        self._objective_recorded = True
+        reference = objective_reference(objective)
+        if reference is not None and self.user_attrs.get(OBJECTIVE_ATTR) != reference:
+            self._storage.set_study_attr(self.study_id, OBJECTIVE_ATTR, reference)
 
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to start no new trial (running ones finish)."""
@@ -1057,7 +1069,17 @@ def create_study(
         resolved.set_study_attr(info.study_id, _HEARTBEAT_ATTR, heartbeat.to_json())
     else:
         heartbeat = _stored_heartbeat(resolved, info.study_id)
-    return Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
+    study = Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
+    if created:
+        settings: dict[str, JSON] = {
+            "seed": seed,
+            "directions": [d.value for d in dirs],
+            "sampler": repr(study.sampler),
+            "scheduler": study.scheduler.settings(),
+            "heartbeat": None if heartbeat is None else heartbeat.to_json(),
+        }
+        resolved.set_study_attr(info.study_id, RECORD_ATTR, study_record(settings))
+    return study
 
 
 def load_study(

@@ -22,6 +22,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from hyperdial._yaml import load_yaml
+from hyperdial.cli.reproduce import SPEC_ATTR, reproduce_command, spec_record
 from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
 from hyperdial.exceptions import HyperdialError, StorageError
 
@@ -262,6 +263,8 @@ def tune(
         seed=spec.seed,
         load_if_exists=True,
     )
+    overrides = {"trials": trials, "timeout": timeout, "storage": storage, "study": study}
+    the_study.set_user_attr(SPEC_ATTR, spec_record(spec_path, {**overrides, "seed": seed}))
     console = _console()
     finished = sum(t.state.name in _FINISHED for t in the_study.trials)
     remaining = None if spec.n_trials is None else spec.n_trials - finished
@@ -566,6 +569,9 @@ def enqueue(
     trial = loaded.enqueue(params)
     shown = ", ".join(f"{k}={v!r}" for k, v in trial.fixed_params.items())
     typer.echo(f"enqueued trial {trial.number} of {study!r}: {shown}")
+
+
+app.command("reproduce")(reproduce_command)
 
 
 def main() -> None:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import hyperdial
+
+
+def test_reproduce_a_study_tuned_from_a_spec(make_spec, db, run_cli, tmp_path):
+    spec = make_spec("study: demo\nseed: 1\nbudget: {trials: 5}\nobjective: MODULE:run\n")
+    assert run_cli("tune", spec, "--storage", db).exit_code == 0
+    spec.unlink()  # the study keeps its spec
+    result = run_cli("reproduce", "demo", "--storage", db)
+    assert result.exit_code == 0, result.output
+    best = hyperdial.load_study("demo", storage=db).best_trial
+    assert f"Trial {best.number} of 'demo'" in result.output
+    assert "reproduces exactly" in result.output
+
+
+def test_reproduce_records_a_trial_on_request(make_spec, db, run_cli):
+    spec = make_spec("study: demo\nseed: 1\nbudget: {trials: 3}\nobjective: MODULE:run\n")
+    run_cli("tune", spec, "--storage", db)
+    result = run_cli("reproduce", "demo", "--storage", db, "--trial", "0", "--record")
+    assert result.exit_code == 0, result.output
+    study = hyperdial.load_study("demo", storage=db)
+    assert study.trials[-1].user_attrs["reproduces"] == 0
+    assert "recorded as trial 3" in result.output
+
+
+def test_reproduce_errors_are_one_line(db, run_cli):
+    study = hyperdial.create_study("lam", storage=db)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, show_progress_bar=False)
+    result = run_cli("reproduce", "lam", "--storage", db)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "--objective" in result.output
+    missing = run_cli("reproduce", "nope", "--storage", db)
+    assert missing.exit_code == 2 and "nope" in missing.output
