@@ -29,6 +29,7 @@ __all__ = [
     "cannot_connect",
     "create_engine",
     "ensure_schema",
+    "is_outage",
     "is_retryable",
     "parse_url",
     "shown_url",
@@ -118,6 +119,26 @@ def is_retryable(exc: sa.exc.DBAPIError) -> bool:
     if args and args[0] in _RETRY_MYSQL_CODES:
         return True
     return "database is locked" in str(orig)
+
+
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})  # admin/crash shutdown, starting up
+_OUTAGE_TEXT = ("not currently accepting connections", "the database system is")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the server is restarting rather than unreachable for good.
+
+    Used when a storage first opens its database: a wrong host or port still fails at once,
+    while a server that is shutting down, starting up or refusing connections for a moment
+    is waited for.
+    """
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in _OUTAGE_SQLSTATES:
+        return True
+    text = str(orig or exc)
+    return any(fragment in text for fragment in _OUTAGE_TEXT)
 
 
 def _on_sqlite_connect(memory: bool) -> Any:

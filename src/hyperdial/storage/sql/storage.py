@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from hyperdial._types import JSON, Direction
 from hyperdial.exceptions import (
     DuplicatedStudyError,
+    InvalidValueError,
+    StorageError,
     StudyNotFoundError,
     TrialFinishedError,
     TrialNotFoundError,
@@ -57,6 +59,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _pause(delay: float, longest: float) -> float:
+    """Sleep about ``delay`` seconds (with jitter) and return the next, doubled, delay."""
+    time.sleep(delay * (1.0 + random.random()))
+    return min(delay * 2.0, longest)
+
+
 def _study_not_found(study_id: int) -> StudyNotFoundError:
     return StudyNotFoundError(f"No study with id {study_id} in this storage.")
 
@@ -78,6 +86,10 @@ class SQLStorage(Storage):
             ``"postgresql+psycopg://user@host/db"``.
         engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine` (e.g.
             ``{"pool_size": 20}``); ``connect_args`` are merged with hyperdial's.
+        reconnect_s: How long a call keeps retrying when the database goes away after it was
+            first reached (a server restart, a fail-over, a dropped connection) before it
+            raises. A write whose acknowledgement was lost is retried so that it is applied
+            once: finishing a trial twice is recognised as done, not as an error.
 
     Raises:
         TypeError: ``url`` is not a string.
@@ -93,12 +105,28 @@ class SQLStorage(Storage):
 
     write_behind_s = 0.05
 
-    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        engine_kwargs: Mapping[str, Any] | None = None,
+        reconnect_s: float = 60.0,
+    ) -> None:
         if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
             raise TypeError(
                 "SQLStorage: engine_kwargs must be a mapping or None; "
                 f"got {type(engine_kwargs).__name__}."
             )
+        if (
+            isinstance(reconnect_s, bool)
+            or not isinstance(reconnect_s, (int, float))
+            or not reconnect_s >= 0
+        ):
+            raise InvalidValueError(
+                f"SQLStorage: reconnect_s must be a number >= 0; got {reconnect_s!r}."
+            )
+        self._reconnect_s = float(reconnect_s)
+        self._retry = threading.local()  # .lost: this thread retries a write that may be done
         self._url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._parsed = _engine.parse_url(url)
@@ -115,10 +143,18 @@ class SQLStorage(Storage):
         return f"SQLStorage({self._shown!r})"
 
     def __getstate__(self) -> dict[str, object]:
-        return {"url": self._url, "engine_kwargs": self._engine_kwargs}
+        return {
+            "url": self._url,
+            "engine_kwargs": self._engine_kwargs,
+            "reconnect_s": self._reconnect_s,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], engine_kwargs=state["engine_kwargs"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["url"],
+            engine_kwargs=state["engine_kwargs"],
+            reconnect_s=state.get("reconnect_s", 60.0),
+        )
 
     @property
     def shared_between_processes(self) -> bool:
@@ -160,7 +196,7 @@ class SQLStorage(Storage):
             if self._engine is None:
                 engine = _engine.create_engine(self._parsed, self._engine_kwargs)
                 try:
-                    _engine.ensure_schema(engine, self._shown)
+                    self._ensure_schema(engine)
                 except BaseException:
                     engine.dispose()
                     raise
@@ -173,38 +209,71 @@ class SQLStorage(Storage):
                 self._engine = engine
             return self._engine
 
+    def _ensure_schema(self, engine: sa.Engine) -> None:
+        """Check or create the schema, waiting ``reconnect_s`` for a restarting server."""
+        delay, deadline = 0.05, time.monotonic() + self._reconnect_s
+        while True:
+            try:
+                _engine.ensure_schema(engine, self._shown)
+                return
+            except StorageError as exc:
+                cause = exc.__cause__
+                if cause is None or not _engine.is_outage(cause):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                delay = _pause(delay, 1.0)
+
     def _run(self, body: Callable[[sa.Connection], _T], mode: str = _WRITE) -> _T:
-        """Run ``body`` in one transaction, retrying deadlocks and stale connections."""
+        """Run ``body`` in one transaction, retrying deadlocks and lost connections.
+
+        A connection lost while the database restarts is retried for ``reconnect_s``. When
+        the write may already have been applied (the connection went during a commit, or
+        during a statement that commits on its own), the retry runs with ``_retry.lost`` set
+        so that ``body`` can recognise its own work (see :meth:`_raise_unwritable`).
+        """
         engine = self._open()
         autocommit = mode != _WRITE and self._autocommit is not None
         if autocommit:
             engine = self._autocommit  # type: ignore[assignment]
-        delay = 0.005
-        for attempt in range(_MAX_RETRIES + 1):
-            done = False
-            try:
-                with self._serial or nullcontext():
-                    try:
-                        connection = engine.connect()
-                    except sa.exc.DBAPIError as exc:
-                        raise _engine.cannot_connect(exc, self._shown) from exc
-                    with connection:
-                        if mode == _READ:
-                            connection.execution_options(**{_engine.BEGIN_OPTION: "DEFERRED"})
-                        with connection.begin():
-                            result = body(connection)
-                            done = True
-                        return result
-            except sa.exc.DBAPIError as exc:
-                # A lost connection may have taken an autocommitted write with it: not retried.
-                lost_write = exc.connection_invalidated and autocommit and mode == _SINGLE
-                if not done and not lost_write and attempt < _MAX_RETRIES:
-                    if _engine.is_retryable(exc):
-                        time.sleep(delay * (1.0 + random.random()))
-                        delay = min(delay * 2.0, 0.5)
+        delay, attempts, deadline = 0.005, 0, None
+        self._retry.lost = False
+        try:
+            while True:
+                done = False
+                try:
+                    with self._serial or nullcontext():
+                        try:
+                            connection = engine.connect()
+                        except sa.exc.DBAPIError as exc:
+                            deadline = deadline or time.monotonic() + self._reconnect_s
+                            if time.monotonic() >= deadline:
+                                raise _engine.cannot_connect(exc, self._shown) from exc
+                            delay = _pause(delay, 1.0)
+                            continue
+                        with connection:
+                            if mode == _READ:
+                                connection.execution_options(**{_engine.BEGIN_OPTION: "DEFERRED"})
+                            with connection.begin():
+                                result = body(connection)
+                                done = True
+                            return result
+                except sa.exc.DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        deadline = deadline or time.monotonic() + self._reconnect_s
+                        if time.monotonic() < deadline:
+                            # The write may be in: done (lost in COMMIT) or autocommitted.
+                            if mode != _READ and (done or autocommit):
+                                self._retry.lost = True
+                            delay = _pause(delay, 1.0)
+                            continue
+                    elif not done and attempts < _MAX_RETRIES and _engine.is_retryable(exc):
+                        attempts += 1
+                        delay = _pause(delay, 0.5)
                         continue
-                raise _engine.wrap_error(exc, self._shown) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+                    raise _engine.wrap_error(exc, self._shown) from exc
+        finally:
+            self._retry.lost = False
 
     def _queries(self) -> Queries:
         if self._engine is None:
@@ -234,6 +303,10 @@ class SQLStorage(Storage):
             try:
                 result = connection.execute(self._q.insert_study, row)
             except sa.exc.IntegrityError:
+                if getattr(self._retry, "lost", False):  # perhaps our own, acknowledged late
+                    found = connection.execute(self._q.study_by_name, {"b_name": name}).first()
+                    if found is not None and found[3] == created:
+                        return self._study_info(found)
                 raise DuplicatedStudyError(f"A study named {name!r} already exists.") from None
             study_id = result.inserted_primary_key[0]  # type: ignore[index]
             return StudyInfo(study_id, name, dirs, to_datetime(created))
@@ -528,11 +601,20 @@ class SQLStorage(Storage):
             return []
         return self._run(reap)
 
-    def _raise_unwritable(self, connection: sa.Connection, trial_id: int) -> None:
+    def _raise_unwritable(
+        self, connection: sa.Connection, trial_id: int, wanted: str | None = None
+    ) -> None:
+        """Raise why a trial cannot be written, unless a retried write finds its work done.
+
+        Returns only when this call retries a write whose acknowledgement was lost and the
+        trial already holds the finished state ``wanted`` that the write set.
+        """
         row = connection.execute(self._q.trial_state, {"b_trial": trial_id}).first()
         if row is None:
             raise TrialNotFoundError(f"No trial with id {trial_id} in this storage.")
         if row[1] not in UNFINISHED:
+            if wanted is not None and row[1] == wanted and getattr(self._retry, "lost", False):
+                return
             raise TrialFinishedError(
                 f"Trial {row[0]} is already finished ({row[1]}); finished trials cannot change."
             )
@@ -585,7 +667,8 @@ class SQLStorage(Storage):
             if locked:
                 row = connection.execute(q.lock_trial, this).first()
                 if row is None or row[1] not in UNFINISHED:
-                    self._raise_unwritable(connection, trial_id)
+                    self._raise_unwritable(connection, trial_id, changes.get("state"))
+                    return  # written by the attempt whose acknowledgement was lost
                 _, _, old_attrs, old_meta, started_at, old_fixed = row  # type: ignore[misc]
                 merged = dict(changes)
                 if fixed is not None:
@@ -605,7 +688,8 @@ class SQLStorage(Storage):
                 connection.execute(q.update_trial, {**this, **merged})
             elif changes:
                 if connection.execute(q.update_unfinished, {**this, **changes}).rowcount != 1:
-                    self._raise_unwritable(connection, trial_id)
+                    self._raise_unwritable(connection, trial_id, changes.get("state"))
+                    return
             else:
                 row = connection.execute(q.lock_trial, this).first()
                 if row is None or row[1] not in UNFINISHED:
