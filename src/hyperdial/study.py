@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +36,13 @@ from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.schedulers.base import Launch, Scheduler
 from hyperdial.space import Distribution, SearchSpace, cast_param
 from hyperdial.storage.artifacts import ArtifactStore, LocalArtifactStore
-from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.storage.base import (
+    Storage,
+    StudyInfo,
+    TrialTemplate,
+    TrialUpdate,
+    apply_update,
+)
 from hyperdial.trial import FrozenTrial, Trial, TrialState, check_values
 
 if TYPE_CHECKING:
@@ -113,6 +120,7 @@ class _TrialContext:
         "launch_reason",
         "prune_reason",
         "enqueued_by",
+        "known",
     )
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -127,8 +135,16 @@ class _TrialContext:
         self.pending: TrialUpdate | None = None  # buffered writes (see _writebehind)
         self.write_lock = threading.Lock()
         self.launch_reason = ""  # why the scheduler started the trial as it did
+        # the trial as this process has written it, so finishing it needs no read back
+        self.known: FrozenTrial | None = None
         self.prune_reason = ""  # why the scheduler stopped it
         self.enqueued_by = "enqueued by user"  # or a retry of a trial whose worker stopped
+
+
+def _remember(context: _TrialContext, update: TrialUpdate) -> None:
+    """Apply a written ``update`` to the context's copy of its trial."""
+    if context.known is not None:
+        context.known = apply_update(context.known, update, datetime.now(timezone.utc))
 
 
 def _merge(first: TrialUpdate | None, then: TrialUpdate) -> TrialUpdate:
@@ -367,6 +383,7 @@ class Study:
         if fixed is None and not context.enqueued and self._launches:
             frozen, context.launch_reason = self._launch(frozen)
         trial = Trial(self, frozen)
+        context.known = frozen
         trial._context = context  # per-trial state rides on the handle: no lookup, no lock
         return trial
 
@@ -451,7 +468,10 @@ class Study:
         return cast_param(name, dist, value)
 
     def _propose(self, trial: Trial, context: _TrialContext, space: SearchSpace | None) -> None:
-        history = self._model_history(trial.number)
+        if self._sampler.uses_history or self._window is not None:
+            history = self._model_history(trial.number)
+        else:  # random search needs no database read to propose
+            history = History(self.directions, [trial._frozen])
         if self._proposals and self._window is None:
             history = self._with_proposals(history, trial.number)
         context.history = history
@@ -528,7 +548,9 @@ class Study:
             update = TrialUpdate(params=values, reason=reason, sampler_meta=meta)
         delay = self._storage.write_behind_s
         if delay <= 0:
-            self._storage.update_trial(trial.trial_id, update)
+            with context.write_lock:
+                self._storage.update_trial(trial.trial_id, update)
+                _remember(context, update)
             return
         with context.write_lock:
             first = context.pending is None
@@ -560,8 +582,11 @@ class Study:
             assert merged is not None
             try:
                 if finish:
-                    return self._storage.finish_trial(trial.trial_id, merged)
+                    known = None if context is None else context.known
+                    return self._storage.finish_trial(trial.trial_id, merged, known)
                 self._storage.update_trial(trial.trial_id, merged)
+                if context is not None:
+                    _remember(context, merged)
             except Exception:
                 if update is None and context is not None:  # a deferred write: keep its data
                     context.pending = pending
@@ -745,6 +770,7 @@ class Study:
         trial = Trial(self, frozen)
         context = self._context(trial)
         context.enqueued = bool(frozen.fixed_params) and frozen.parent is None
+        context.known = frozen
         return trial
 
     def _resolve(self, trial: Trial | int) -> FrozenTrial:

@@ -67,6 +67,9 @@ def test_workers_killed_at_random_keep_every_finished_trial(request, tmp_path, b
     workers = [_spawn(script, url, name) for _ in range(4)]
     killed = 0
     deadline = time.monotonic() + 240
+    watcher = hyperdial.load_study(name, storage=url)
+    while len(watcher.trials) < 8 and time.monotonic() < deadline:  # workers have started
+        time.sleep(0.2)
     while killed < 6 and any(w.poll() is None for w in workers):
         time.sleep(rng.uniform(0.8, 1.6))
         alive = [w for w in workers if w.poll() is None]

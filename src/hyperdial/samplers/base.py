@@ -76,6 +76,11 @@ class Sampler(ABC):
     #: Whether the sampler handles studies with several objectives.
     supports_multi_objective: bool = True
 
+    #: Whether proposals depend on other trials. ``False`` (random search) lets the study
+    #: skip reading the history before each proposal: ``history`` then holds the current
+    #: trial alone.
+    uses_history: bool = True
+
     #: Attributes holding in-memory caches (never results): left out when the sampler is
     #: pickled or copied, and rebuilt by :meth:`_init_caches`.
     _caches: tuple[str, ...] = ()

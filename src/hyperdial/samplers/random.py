@@ -52,6 +52,8 @@ class RandomSampler(Sampler):
         True
     """
 
+    uses_history = False
+
     def __init__(self, *, seed: int | None = None) -> None:
         super().__init__(seed=_check_seed("RandomSampler", seed))
 

@@ -35,6 +35,7 @@ Every implementation must hold these, checked by
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from abc import ABC, abstractmethod
@@ -43,12 +44,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import overload
 
-from hyperdial._types import JSON, Direction, ParamValue
+from hyperdial._types import JSON, Direction, FrozenDict, ParamValue
 from hyperdial.exceptions import InvalidValueError
 from hyperdial.space import Distribution
 from hyperdial.trial import FrozenTrial, TrialState
 
-__all__ = ["Storage", "StudyInfo", "TrialTemplate", "TrialUpdate"]
+__all__ = ["Storage", "StudyInfo", "TrialTemplate", "TrialUpdate", "apply_update"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,52 @@ class TrialUpdate:
     budget: float | None = None
     parent: int | None = None
     fixed_params: Mapping[str, ParamValue] = field(default_factory=dict)
+
+
+def apply_update(trial: FrozenTrial, update: TrialUpdate, now: datetime) -> FrozenTrial:
+    """Return ``trial`` as ``update`` leaves it, with ``now`` as its start or finish time.
+
+    The one definition of what a :class:`TrialUpdate` does to a record, for storages that
+    keep records in memory and for callers that know a trial's record already.
+    """
+    changes: dict[str, object] = {}
+    if update.params:
+        params = dict(trial.params)
+        dists = dict(trial.distributions)
+        for name, (dist, value) in update.params.items():
+            params[name] = value
+            dists[name] = dist
+        changes["params"] = params
+        changes["distributions"] = dists
+    if update.intermediate:
+        changes["intermediate"] = {**trial.intermediate, **update.intermediate}
+    for name in ("user_attrs", "sampler_meta", "fixed_params"):
+        added = getattr(update, name)
+        if added:
+            changes[name] = {**getattr(trial, name), **copy.deepcopy(dict(added))}
+    if update.budget is not None:
+        changes["budget"] = float(update.budget)
+    if update.parent is not None:
+        changes["parent"] = int(update.parent)
+    if update.reason is not None:
+        changes["reason"] = update.reason
+    if update.error is not None:
+        changes["error"] = update.error
+    if update.values is not None:
+        changes["values"] = tuple(float(v) for v in update.values)
+    if update.state is not None:
+        changes["state"] = update.state
+        if update.state is TrialState.RUNNING and trial.started_at is None:
+            changes["started_at"] = now
+        if update.state.is_finished():
+            changes["finished_at"] = now
+    new = object.__new__(FrozenTrial)  # ``replace`` without re-validating what is valid
+    new.__dict__.update(trial.__dict__)
+    for name, value in changes.items():
+        if isinstance(value, dict):
+            value = FrozenDict(value)
+        object.__setattr__(new, name, value)
+    return new
 
 
 class Storage(ABC):
@@ -236,8 +283,15 @@ class Storage(ABC):
     def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
         """Apply ``update`` atomically; raise ``TrialFinishedError`` if the trial is finished."""
 
-    def finish_trial(self, trial_id: int, update: TrialUpdate) -> FrozenTrial:
-        """Apply ``update`` (which finishes the trial) and return the final record."""
+    def finish_trial(
+        self, trial_id: int, update: TrialUpdate, known: FrozenTrial | None = None
+    ) -> FrozenTrial:
+        """Apply ``update`` (which finishes the trial) and return the final record.
+
+        ``known`` is the caller's copy of the trial as it stands before ``update`` (the
+        study keeps one for the trials it runs); a storage may build the final record from
+        it instead of reading the trial back. The default reads it back.
+        """
         self.update_trial(trial_id, update)
         return self.get_trial(trial_id)
 

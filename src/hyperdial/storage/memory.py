@@ -16,7 +16,13 @@ from hyperdial.exceptions import (
     TrialFinishedError,
     TrialNotFoundError,
 )
-from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.storage.base import (
+    Storage,
+    StudyInfo,
+    TrialTemplate,
+    TrialUpdate,
+    apply_update,
+)
 from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["MemoryStorage"]
@@ -252,49 +258,7 @@ class MemoryStorage(Storage):
             study_id, number = self._locate(trial_id)
             old = self._trials[study_id][number]
             self._raise_if_finished(old)
-            changes: dict[str, object] = {}
-            if update.params:
-                params = dict(old.params)
-                dists = dict(old.distributions)
-                for name, (dist, value) in update.params.items():
-                    params[name] = value
-                    dists[name] = dist
-                changes["params"] = params
-                changes["distributions"] = dists
-            if update.intermediate:
-                changes["intermediate"] = {**old.intermediate, **update.intermediate}
-            if update.user_attrs:
-                changes["user_attrs"] = {
-                    **old.user_attrs,
-                    **copy.deepcopy(dict(update.user_attrs)),
-                }
-            if update.sampler_meta:
-                changes["sampler_meta"] = {
-                    **old.sampler_meta,
-                    **copy.deepcopy(dict(update.sampler_meta)),
-                }
-            if update.fixed_params:
-                changes["fixed_params"] = {
-                    **old.fixed_params,
-                    **copy.deepcopy(dict(update.fixed_params)),
-                }
-            if update.budget is not None:
-                changes["budget"] = float(update.budget)
-            if update.parent is not None:
-                changes["parent"] = int(update.parent)
-            if update.reason is not None:
-                changes["reason"] = update.reason
-            if update.error is not None:
-                changes["error"] = update.error
-            if update.values is not None:
-                changes["values"] = tuple(float(v) for v in update.values)
-            if update.state is not None:
-                changes["state"] = update.state
-                if update.state is TrialState.RUNNING and old.started_at is None:
-                    changes["started_at"] = _now()
-                if update.state.is_finished():
-                    changes["finished_at"] = _now()
-            self._trials[study_id][number] = _evolve(old, changes)
+            self._trials[study_id][number] = apply_update(old, update, _now())
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:

@@ -25,7 +25,13 @@ from hyperdial.exceptions import (
     TrialFinishedError,
     TrialNotFoundError,
 )
-from hyperdial.storage.base import Storage, StudyInfo, TrialTemplate, TrialUpdate
+from hyperdial.storage.base import (
+    Storage,
+    StudyInfo,
+    TrialTemplate,
+    TrialUpdate,
+    apply_update,
+)
 from hyperdial.storage.sql import _engine
 from hyperdial.storage.sql._codec import (
     Decoder,
@@ -619,12 +625,32 @@ class SQLStorage(Storage):
                 f"Trial {row[0]} is already finished ({row[1]}); finished trials cannot change."
             )
 
+    def finish_trial(
+        self, trial_id: int, update: TrialUpdate, known: FrozenTrial | None = None
+    ) -> FrozenTrial:
+        """Finish the trial; with ``known``, build the final record without reading it back."""
+        if known is None:
+            return super().finish_trial(trial_id, update)
+        stamp = now_us()
+        self._update(trial_id, update, stamp)
+        final = apply_update(known, update, to_datetime(stamp))  # type: ignore[arg-type]
+        # What a read would return: JSON attributes as they come back from the database.
+        return replace(
+            final,
+            user_attrs=json.loads(dumps("user_attrs", dict(final.user_attrs))),
+            sampler_meta=json.loads(dumps("sampler_meta", dict(final.sampler_meta))),
+            fixed_params=json.loads(dumps("fixed_params", dict(final.fixed_params))),
+        )
+
     def update_trial(self, trial_id: int, update: TrialUpdate) -> None:
+        self._update(trial_id, update, now_us())
+
+    def _update(self, trial_id: int, update: TrialUpdate, stamp: int) -> None:
         changes: dict[str, Any] = {}
         if update.state is not None:
             changes["state"] = update.state.value
             if update.state.is_finished():
-                changes["finished_at"] = now_us()
+                changes["finished_at"] = stamp
         if update.values is not None:
             changes["values_json"] = json.dumps([float(v) for v in update.values])
         if update.reason is not None:
