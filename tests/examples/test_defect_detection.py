@@ -27,6 +27,7 @@ def test_runs_a_stored_study_and_prints_the_best_configuration(tmp_path):
     assert "Best configuration:" in out
     assert all(name in out for name in TUNED)
     assert "false-positive rate" in out
+    assert "accuracy" in out
 
     study = hyperdial.load_study("defect-detection", storage=url)
     trials = study.trials
@@ -36,6 +37,7 @@ def test_runs_a_stored_study_and_prints_the_best_configuration(tmp_path):
         assert sorted(t.params) == sorted(TUNED)
         assert 0.0 <= t.value <= 1.0
         assert 0.0 <= t.user_attrs["false_positive_rate"] <= 1.0
+        assert 0.0 <= t.user_attrs["accuracy"] <= 1.0
         assert 0.0 <= t.user_attrs["recall"] <= 1.0
     assert f"trial {study.best_trial.number}" in out
     assert not (tmp_path / "hyperdial.db").exists()  # --storage was honoured
