@@ -15,6 +15,7 @@ PACKAGES = [
     "hyperdial.plot",
     "hyperdial.report",
     "hyperdial.integrations",
+    "hyperdial.reproduce",
 ]
 
 

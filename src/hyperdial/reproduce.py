@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hyperdial._record import OBJECTIVE_ATTR
+from hyperdial._record import OBJECTIVE_ATTR, data_fingerprint, record_data
 from hyperdial._types import ParamValue
 from hyperdial.exceptions import HyperdialError, InvalidValueError
 from hyperdial.schedulers import NoScheduler
@@ -44,7 +44,14 @@ from hyperdial.trial import FrozenTrial, TrialState
 if TYPE_CHECKING:
     from hyperdial.trial import Trial
 
-__all__ = ["ObjectiveNotFoundError", "Reproduction", "load_objective", "reproduce"]
+__all__ = [
+    "ObjectiveNotFoundError",
+    "Reproduction",
+    "data_fingerprint",
+    "load_objective",
+    "record_data",
+    "reproduce",
+]
 
 Objective = Callable[["Trial"], object]
 

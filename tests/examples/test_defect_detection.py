@@ -41,3 +41,15 @@ def test_runs_a_stored_study_and_prints_the_best_configuration(tmp_path):
         assert 0.0 <= t.user_attrs["recall"] <= 1.0
     assert f"trial {study.best_trial.number}" in out
     assert not (tmp_path / "hyperdial.db").exists()  # --storage was honoured
+    assert study.user_attrs["data_fingerprint"]["shapes"] == [[2000, 20], [2000]]
+
+    # The objective is recorded with the study: the best configuration runs again, same value.
+    again = subprocess.run(
+        [sys.executable, "-m", "hyperdial", "reproduce", "defect-detection", "--storage", url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "reproduces exactly" in again.stdout
