@@ -3,12 +3,10 @@ from __future__ import annotations
 import inspect
 import sys
 
-import numpy as np
 import pytest
 
 import hyperdial
 from hyperdial.exceptions import InvalidValueError, MissingDependencyError
-from hyperdial.schedulers import MedianPruner
 from hyperdial.trial import TrialState
 
 lgb = pytest.importorskip("lightgbm")
@@ -19,23 +17,6 @@ ROUNDS = 15
 GOOD = {"learning_rate": 0.3}
 BAD = {"learning_rate": 1e-4}
 QUIET = {"verbose": -1, "num_threads": 1, "min_data_in_leaf": 5}
-
-
-def make_data(n=240, *, classification=False, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    signal = 2.0 * X[:, 0] - X[:, 1] + 0.5 * X[:, 2] * X[:, 3]
-    y = signal + 0.3 * rng.normal(size=n)
-    if classification:
-        y = (y > 0).astype(int)
-    split = n * 3 // 4
-    return X[:split], y[:split], X[split:], y[split:]
-
-
-def make_study(direction="minimize"):
-    return hyperdial.create_study(
-        direction=direction, scheduler=MedianPruner(n_startup_trials=2), seed=0
-    )
 
 
 def eval_kwargs(X, y):
@@ -82,25 +63,25 @@ def train_sklearn(trial, data, params=None):
         pytest.param(train_sklearn, True, id="LGBMClassifier.fit"),
     ],
 )
-def test_bad_configurations_are_pruned_after_fewer_rounds(train, classification):
-    data = make_data(classification=classification)
+def test_bad_configurations_are_pruned_after_fewer_rounds(
+    train, classification, make_split_data, make_optimized_study
+):
+    data = make_split_data(classification=classification)
 
     def objective(trial):
         lr = trial.suggest_float("learning_rate", 1e-5, 1.0, log=True)
         return train(trial, data, params={"learning_rate": lr})[-1]
 
-    study = make_study()
-    for params in (GOOD, GOOD, BAD, BAD):
-        study.enqueue(params)
-    study.optimize(objective, n_trials=4)
-    trials = study.trials
+    trials = make_optimized_study(objective, [GOOD, GOOD, BAD, BAD]).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED] * 2
     assert all(t.last_step == ROUNDS for t in trials[:2])
     assert all(t.last_step < ROUNDS for t in trials[2:])
 
 
-def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study():
-    data = make_data(classification=True)
+def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study(
+    make_split_data, make_optimized_study
+):
+    data = make_split_data(classification=True)
     stumps = {"num_leaves": 2, "learning_rate": 1e-4}  # coarse rankings: a low AUC
 
     def objective(trial):
@@ -109,33 +90,30 @@ def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study():
         params = {"objective": "binary", "num_leaves": leaves, "learning_rate": lr}
         return train_native(trial, data, metric="auc", params=params)[-1]
 
-    study = make_study("maximize")
-    for params in ({"num_leaves": 31, **GOOD}, {"num_leaves": 31, **GOOD}, stumps):
-        study.enqueue(params)
-    study.optimize(objective, n_trials=3)
+    good = {"num_leaves": 31, **GOOD}
+    study = make_optimized_study(objective, [good, good, stumps], "maximize")
     complete, pruned = study.trials[:2], study.trials[2]
     assert pruned.state is TrialState.PRUNED and pruned.last_step < ROUNDS
     assert all(0.5 < t.value <= 1.0 for t in complete)
     assert 0.5 <= pruned.intermediate[pruned.last_step] < min(t.value for t in complete)
 
 
-def test_reported_values_are_lightgbm_own_evaluation_results():
+def test_reported_values_are_lightgbm_own_evaluation_results(make_split_data, make_study):
     study = make_study()
     trial = study.ask()
-    logged = train_native(trial, make_data(), metric="l1")
+    logged = train_native(trial, make_split_data(), metric="l1")
     assert dict(trial.intermediate) == {i + 1: v for i, v in enumerate(logged)}
 
     trial = study.ask()
-    logged = train_sklearn(trial, make_data(classification=True))
+    logged = train_sklearn(trial, make_split_data(classification=True))
     assert list(trial.intermediate.values()) == pytest.approx(logged, abs=0)
     assert sorted(trial.intermediate) == list(range(1, ROUNDS + 1))
 
 
-def test_the_pruned_round_is_recorded_by_record_evaluation_too():
-    data = make_data()
-    study = make_study()
-    for params in (GOOD, GOOD, BAD):
-        study.enqueue(params)
+def test_the_pruned_round_is_recorded_by_record_evaluation_too(
+    make_split_data, make_optimized_study
+):
+    data = make_split_data()
     logs = []
 
     def objective(trial):
@@ -156,15 +134,14 @@ def test_the_pruned_round_is_recorded_by_record_evaluation_too():
             logs[-1] = log["valid_0"]["l2"]
         return logs[-1][-1]
 
-    study.optimize(objective, n_trials=3)
-    pruned = study.trials[2]
+    pruned = make_optimized_study(objective, [GOOD, GOOD, BAD]).trials[2]
     assert pruned.state is TrialState.PRUNED
     assert len(logs[2]) == pruned.last_step
     assert pruned.intermediate[pruned.last_step] == logs[2][-1]
 
 
-def test_early_stopping_still_ends_training_after_the_last_report():
-    X_train, y_train, X_valid, y_valid = make_data(n=120)
+def test_early_stopping_still_ends_training_after_the_last_report(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data(n=120)
     train = lgb.Dataset(X_train, y_train)
     valid = lgb.Dataset(X_valid, y_valid, reference=train)
     trial, log = hyperdial.FixedTrial({}), {}
@@ -184,9 +161,9 @@ def test_early_stopping_still_ends_training_after_the_last_report():
     assert dict(trial.intermediate) == {i + 1: v for i, v in enumerate(log["valid_0"]["l2"])}
 
 
-def test_an_unknown_metric_lists_the_evaluated_ones():
+def test_an_unknown_metric_lists_the_evaluated_ones(make_split_data):
     trial = hyperdial.FixedTrial({})
-    X_train, y_train, X_valid, y_valid = make_data()
+    X_train, y_train, X_valid, y_valid = make_split_data()
     train = lgb.Dataset(X_train, y_train)
     valid = lgb.Dataset(X_valid, y_valid, reference=train)
     params = {**QUIET, "metric": ["l2", "l1"]}
@@ -206,8 +183,8 @@ def test_an_unknown_metric_lists_the_evaluated_ones():
         )
 
 
-def test_valid_name_chooses_among_several_validation_sets():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_valid_name_chooses_among_several_validation_sets(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     train = lgb.Dataset(X_train, y_train)
     early = lgb.Dataset(X_valid[:30], y_valid[:30], reference=train)
     late = lgb.Dataset(X_valid[30:], y_valid[30:], reference=train)
@@ -234,8 +211,8 @@ def test_valid_name_chooses_among_several_validation_sets():
     }
 
 
-def test_no_validation_set_is_a_clear_error():
-    X_train, y_train, _, _ = make_data()
+def test_no_validation_set_is_a_clear_error(make_split_data):
+    X_train, y_train, _, _ = make_split_data()
     train = lgb.Dataset(X_train, y_train)
     callback = PruningCallback(hyperdial.FixedTrial({}), "l2")
     with pytest.raises(InvalidValueError, match="LightGBM evaluated no data set"):
@@ -244,8 +221,10 @@ def test_no_validation_set_is_a_clear_error():
         lgb.train(QUIET, train, 2, valid_sets=[train], callbacks=[callback])
 
 
-def test_train_and_validation_losses_are_kept_when_the_training_set_is_evaluated():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_train_and_validation_losses_are_kept_when_the_training_set_is_evaluated(
+    make_split_data, make_study
+):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     trial = make_study().ask()
     model = lgb.LGBMRegressor(n_estimators=ROUNDS, **QUIET)
     model.fit(
@@ -263,8 +242,8 @@ def test_train_and_validation_losses_are_kept_when_the_training_set_is_evaluated
     assert trial.user_attrs["train_loss"] < trial.user_attrs["validation_loss"]
 
 
-def test_higher_is_better_metrics_are_kept_as_scores():
-    X_train, y_train, X_valid, y_valid = make_data(classification=True)
+def test_higher_is_better_metrics_are_kept_as_scores(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data(classification=True)
     train = lgb.Dataset(X_train, y_train)
     valid = lgb.Dataset(X_valid, y_valid, reference=train)
     trial, log = hyperdial.FixedTrial({}), {}
@@ -282,8 +261,8 @@ def test_higher_is_better_metrics_are_kept_as_scores():
     }
 
 
-def test_train_name_marks_training_data_lightgbm_cannot_recognise():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_train_name_marks_training_data_lightgbm_cannot_recognise(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     train = lgb.Dataset(X_train, y_train)
     # The same rows in a Dataset of their own: LightGBM sees just another validation set.
     train_again = lgb.Dataset(X_train, y_train, reference=train)
@@ -306,21 +285,21 @@ def test_train_name_marks_training_data_lightgbm_cannot_recognise():
     }
 
 
-def test_nothing_is_kept_without_the_training_set():
+def test_nothing_is_kept_without_the_training_set(make_split_data):
     trial = hyperdial.FixedTrial({})
-    train_sklearn(trial, make_data(classification=True))
+    train_sklearn(trial, make_split_data(classification=True))
     assert len(trial.intermediate) == ROUNDS
     assert trial.user_attrs == {}
 
 
-def test_report_every_thins_the_reports():
+def test_report_every_thins_the_reports(make_split_data):
     trial = hyperdial.FixedTrial({})
-    logged = train_native(trial, make_data(), report_every=4)
+    logged = train_native(trial, make_split_data(), report_every=4)
     assert dict(trial.intermediate) == {s: logged[s - 1] for s in (4, 8, 12)}
 
 
-def test_cv_reports_the_mean_over_folds():
-    X_train, y_train, _, _ = make_data()
+def test_cv_reports_the_mean_over_folds(make_split_data):
+    X_train, y_train, _, _ = make_split_data()
     trial = hyperdial.FixedTrial({})
     result = lgb.cv(
         {**QUIET, "metric": "l2"},
@@ -338,8 +317,8 @@ def test_cv_reports_the_mean_over_folds():
     }
 
 
-def test_a_continued_model_counts_its_earlier_rounds():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_a_continued_model_counts_its_earlier_rounds(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     train = lgb.Dataset(X_train, y_train, free_raw_data=False)
     valid = lgb.Dataset(X_valid, y_valid, reference=train, free_raw_data=False)
     first = lgb.train(QUIET, train, 3, valid_sets=[valid])
@@ -355,31 +334,11 @@ def test_a_continued_model_counts_its_earlier_rounds():
     assert sorted(trial.intermediate) == [4, 5]
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        pytest.param({"metric": ""}, "metric must be a non-empty str; got ''.", id="metric"),
-        pytest.param(
-            {"metric": "l2", "valid_name": 0},
-            "valid_name must be a non-empty str or None; got 0.",
-            id="valid_name",
-        ),
-        pytest.param(
-            {"metric": "l2", "report_every": 0},
-            "report_every must be an int >= 1; got 0.",
-            id="report_every",
-        ),
-    ],
-)
-def test_invalid_arguments_are_named(options, message):
-    with pytest.raises(InvalidValueError) as info:
-        PruningCallback(hyperdial.FixedTrial({}), **options)
+def test_invalid_arguments_are_named(make_invalid_arguments):
+    arguments, error, message = make_invalid_arguments("l2")
+    with pytest.raises(error) as info:
+        PruningCallback(**arguments)
     assert str(info.value) == f"lightgbm.PruningCallback: {message}"
-
-
-def test_the_trial_must_be_a_trial():
-    with pytest.raises(TypeError, match="trial must be a hyperdial Trial or FixedTrial; got dict"):
-        PruningCallback({}, "l2")
 
 
 def test_missing_lightgbm_names_the_extra(monkeypatch):

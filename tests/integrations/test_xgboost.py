@@ -4,12 +4,10 @@ import copy
 import importlib.util
 import sys
 
-import numpy as np
 import pytest
 
 import hyperdial
 from hyperdial.exceptions import InvalidValueError, MissingDependencyError
-from hyperdial.schedulers import MedianPruner
 from hyperdial.trial import TrialState
 
 xgb = pytest.importorskip("xgboost")
@@ -21,23 +19,6 @@ ROUNDS = 15
 GOOD = {"learning_rate": 0.3}
 BAD = {"learning_rate": 1e-4}
 QUIET = {"nthread": 1, "max_depth": 3}
-
-
-def make_data(n=240, *, classification=False, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    signal = 2.0 * X[:, 0] - X[:, 1] + 0.5 * X[:, 2] * X[:, 3]
-    y = signal + 0.3 * rng.normal(size=n)
-    if classification:
-        y = (y > 0).astype(int)
-    split = n * 3 // 4
-    return X[:split], y[:split], X[split:], y[split:]
-
-
-def make_study(direction="minimize"):
-    return hyperdial.create_study(
-        direction=direction, scheduler=MedianPruner(n_startup_trials=2), seed=0
-    )
 
 
 def train_native(trial, data, metric="rmse", params=None, **callback_options):
@@ -77,27 +58,27 @@ def train_sklearn(trial, data, params=None, **callback_options):
         pytest.param(train_sklearn, True, id="XGBClassifier.fit"),
     ],
 )
-def test_bad_configurations_are_pruned_after_fewer_rounds(train, classification):
-    data = make_data(classification=classification)
+def test_bad_configurations_are_pruned_after_fewer_rounds(
+    train, classification, make_split_data, make_optimized_study
+):
+    data = make_split_data(classification=classification)
 
     def objective(trial):
         lr = trial.suggest_float("learning_rate", 1e-5, 1.0, log=True)
         log = train(trial, data, params={"learning_rate": lr})
         return list(log.values())[-1].popitem()[1][-1]
 
-    study = make_study()
-    for params in (GOOD, GOOD, BAD, BAD):
-        study.enqueue(params)
-    study.optimize(objective, n_trials=4)
-    trials = study.trials
+    trials = make_optimized_study(objective, [GOOD, GOOD, BAD, BAD]).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED] * 2
     assert all(t.last_step == ROUNDS for t in trials[:2])
     assert all(t.last_step < ROUNDS for t in trials[2:])
     assert all(t.intermediate[ROUNDS] == t.value for t in trials[:2])
 
 
-def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study():
-    data = make_data(classification=True)
+def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study(
+    make_split_data, make_optimized_study
+):
+    data = make_split_data(classification=True)
     stumps = {"max_depth": 1, "learning_rate": 1e-4}  # coarse rankings: a low AUC
 
     def objective(trial):
@@ -106,30 +87,28 @@ def test_a_higher_is_better_metric_is_reported_raw_for_a_maximising_study():
         params = {"objective": "binary:logistic", "max_depth": depth, "learning_rate": lr}
         return train_native(trial, data, metric="auc", params=params)["valid"]["auc"][-1]
 
-    study = make_study("maximize")
-    for params in ({"max_depth": 4, **GOOD}, {"max_depth": 4, **GOOD}, stumps):
-        study.enqueue(params)
-    study.optimize(objective, n_trials=3)
+    good = {"max_depth": 4, **GOOD}
+    study = make_optimized_study(objective, [good, good, stumps], "maximize")
     complete, pruned = study.trials[:2], study.trials[2]
     assert pruned.state is TrialState.PRUNED and pruned.last_step < ROUNDS
     assert all(0.5 < t.value <= 1.0 for t in complete)
     assert 0.5 <= pruned.intermediate[pruned.last_step] < min(t.value for t in complete)
 
 
-def test_reported_values_are_xgboost_own_evaluation_results():
+def test_reported_values_are_xgboost_own_evaluation_results(make_split_data, make_study):
     study = make_study()
     trial = study.ask()
-    log = train_native(trial, make_data(), metric="mae")
+    log = train_native(trial, make_split_data(), metric="mae")
     assert dict(trial.intermediate) == {i + 1: v for i, v in enumerate(log["valid"]["mae"])}
 
     trial = study.ask()
-    log = train_sklearn(trial, make_data(classification=True))
+    log = train_sklearn(trial, make_split_data(classification=True))
     assert list(trial.intermediate.values()) == log["validation_0"]["logloss"]
     assert sorted(trial.intermediate) == list(range(1, ROUNDS + 1))
 
 
-def test_valid_name_defaults_to_the_last_evaluated_set():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_valid_name_defaults_to_the_last_evaluated_set(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     sets = [
         (xgb.DMatrix(X_train, y_train), "train"),
         (xgb.DMatrix(X_valid[:30], y_valid[:30]), "early"),
@@ -155,9 +134,9 @@ def test_valid_name_defaults_to_the_last_evaluated_set():
     assert list(reported.values()) == log["early"]["rmse"]
 
 
-def test_an_unknown_metric_or_data_set_lists_the_evaluated_ones():
+def test_an_unknown_metric_or_data_set_lists_the_evaluated_ones(make_split_data):
     trial = hyperdial.FixedTrial({})
-    X_train, y_train, X_valid, y_valid = make_data()
+    X_train, y_train, X_valid, y_valid = make_split_data()
     with pytest.raises(InvalidValueError) as info:
         xgb.train(
             {**QUIET, "eval_metric": ["rmse", "mae"]},
@@ -172,7 +151,7 @@ def test_an_unknown_metric_or_data_set_lists_the_evaluated_ones():
         "['rmse', 'mae']; got 'mse'."
     )
     with pytest.raises(InvalidValueError) as info:
-        train_sklearn(trial, make_data(classification=True), valid_name="validation_1")
+        train_sklearn(trial, make_split_data(classification=True), valid_name="validation_1")
     assert str(info.value) == (
         "xgboost.PruningCallback: valid_name must be one of the evaluated data sets "
         "['validation_0']; got 'validation_1'."
@@ -190,9 +169,9 @@ def test_an_unknown_metric_or_data_set_lists_the_evaluated_ones():
         model.fit(X_train, y_train, verbose=False)
 
 
-def test_train_and_validation_values_are_kept_when_the_training_set_is_evaluated():
+def test_train_and_validation_values_are_kept_when_the_training_set_is_evaluated(make_split_data):
     trial = hyperdial.FixedTrial({})
-    log = train_native(trial, make_data(), metric="rmse")
+    log = train_native(trial, make_split_data(), metric="rmse")
     assert trial.user_attrs == {
         "train_loss": log["train"]["rmse"][-1],
         "validation_loss": log["valid"]["rmse"][-1],
@@ -200,14 +179,14 @@ def test_train_and_validation_values_are_kept_when_the_training_set_is_evaluated
     assert trial.user_attrs["train_loss"] < trial.user_attrs["validation_loss"]
 
     trial = hyperdial.FixedTrial({})
-    log = train_native(trial, make_data(classification=True), metric="auc")
+    log = train_native(trial, make_split_data(classification=True), metric="auc")
     assert trial.user_attrs == {
         "train_score": log["train"]["auc"][-1],
         "validation_score": log["valid"]["auc"][-1],
     }
 
     # The scikit-learn API names its evaluation sets by position.
-    X_train, y_train, X_valid, y_valid = make_data(classification=True)
+    X_train, y_train, X_valid, y_valid = make_split_data(classification=True)
     trial = hyperdial.FixedTrial({})
     model = xgb.XGBClassifier(
         n_estimators=ROUNDS,
@@ -224,7 +203,7 @@ def test_train_and_validation_values_are_kept_when_the_training_set_is_evaluated
     }
 
     trial = hyperdial.FixedTrial({})
-    train_sklearn(trial, make_data(classification=True))
+    train_sklearn(trial, make_split_data(classification=True))
     assert trial.user_attrs == {}  # no training set evaluated: nothing to compare
 
 
@@ -249,14 +228,14 @@ def test_scores_and_losses_are_told_apart_by_name(metric, is_score):
     assert integration._is_score(metric) is is_score
 
 
-def test_report_every_thins_the_reports():
+def test_report_every_thins_the_reports(make_split_data):
     trial = hyperdial.FixedTrial({})
-    log = train_native(trial, make_data(), report_every=4)
+    log = train_native(trial, make_split_data(), report_every=4)
     assert dict(trial.intermediate) == {s: log["valid"]["rmse"][s - 1] for s in (4, 8, 12)}
 
 
-def test_cv_reports_the_mean_over_folds():
-    X_train, y_train, _, _ = make_data()
+def test_cv_reports_the_mean_over_folds(make_split_data):
+    X_train, y_train, _, _ = make_split_data()
     trial = hyperdial.FixedTrial({})
     result = xgb.cv(
         QUIET,
@@ -275,8 +254,8 @@ def test_cv_reports_the_mean_over_folds():
     )
 
 
-def test_a_continued_model_counts_its_earlier_rounds():
-    X_train, y_train, X_valid, y_valid = make_data()
+def test_a_continued_model_counts_its_earlier_rounds(make_split_data):
+    X_train, y_train, X_valid, y_valid = make_split_data()
     train, valid = xgb.DMatrix(X_train, y_train), xgb.DMatrix(X_valid, y_valid)
     first = xgb.train(QUIET, train, 3)
     trial = hyperdial.FixedTrial({})
@@ -292,7 +271,7 @@ def test_a_continued_model_counts_its_earlier_rounds():
     assert sorted(trial.intermediate) == [4, 5]
 
 
-def test_a_cloned_estimator_reports_to_the_same_trial():
+def test_a_cloned_estimator_reports_to_the_same_trial(make_split_data, make_study):
     from sklearn.base import clone
 
     study = make_study()
@@ -303,36 +282,16 @@ def test_a_cloned_estimator_reports_to_the_same_trial():
     assert copied is not callback and copied.trial is trial
     assert (copied.metric, copied.report_every) == ("logloss", 5)
     assert copy.deepcopy(callback).trial is trial
-    X_train, y_train, X_valid, y_valid = make_data(classification=True)
+    X_train, y_train, X_valid, y_valid = make_split_data(classification=True)
     model.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)
     assert sorted(trial.intermediate) == [5, 10]
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        pytest.param({"metric": None}, "metric must be a non-empty str; got None.", id="metric"),
-        pytest.param(
-            {"metric": "rmse", "train_name": ""},
-            "train_name must be a non-empty str or None; got ''.",
-            id="train_name",
-        ),
-        pytest.param(
-            {"metric": "rmse", "report_every": 1.5},
-            "report_every must be an int >= 1; got 1.5.",
-            id="report_every",
-        ),
-    ],
-)
-def test_invalid_arguments_are_named(options, message):
-    with pytest.raises(InvalidValueError) as info:
-        PruningCallback(hyperdial.FixedTrial({}), **options)
+def test_invalid_arguments_are_named(make_invalid_arguments):
+    arguments, error, message = make_invalid_arguments("rmse")
+    with pytest.raises(error) as info:
+        PruningCallback(**arguments)
     assert str(info.value) == f"xgboost.PruningCallback: {message}"
-
-
-def test_the_trial_must_be_a_trial():
-    with pytest.raises(TypeError, match="trial must be a hyperdial Trial or FixedTrial; got int"):
-        PruningCallback(3, "rmse")
 
 
 def test_missing_xgboost_names_the_cpu_extra(monkeypatch):

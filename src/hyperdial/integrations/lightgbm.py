@@ -6,11 +6,11 @@ Works with ``lightgbm.train``, ``lightgbm.cv`` and the scikit-learn estimators
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from hyperdial.exceptions import InvalidValueError, TrialPruned, missing
+from hyperdial.exceptions import InvalidValueError, missing
+from hyperdial.integrations._boosting import RoundReporter
 from hyperdial.trial import FixedTrial, Trial
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ __all__ = ["PruningCallback"]
 _OWNER = "lightgbm.PruningCallback"
 
 
-class PruningCallback:
+class PruningCallback(RoundReporter):
     """Report a LightGBM validation metric to a trial each round; stop the trial when pruned.
 
     After boosting round ``step`` (1, 2, ...; a model continued from ``init_model`` counts the
@@ -89,6 +89,8 @@ class PruningCallback:
         ['train_loss', 'validation_loss']
     """
 
+    _owner = _OWNER
+
     def __init__(
         self,
         trial: Trial | FixedTrial,
@@ -102,31 +104,7 @@ class PruningCallback:
             import lightgbm  # noqa: F401
         except ImportError as exc:
             raise missing("lightgbm", _OWNER, "LightGBM") from exc
-        if not isinstance(trial, (Trial, FixedTrial)):
-            raise TypeError(
-                f"{_OWNER}: trial must be a hyperdial Trial or FixedTrial; "
-                f"got {type(trial).__name__}."
-            )
-        if not isinstance(metric, str) or not metric:
-            raise InvalidValueError(f"{_OWNER}: metric must be a non-empty str; got {metric!r}.")
-        for name, value in (("valid_name", valid_name), ("train_name", train_name)):
-            if value is not None and (not isinstance(value, str) or not value):
-                raise InvalidValueError(
-                    f"{_OWNER}: {name} must be a non-empty str or None; got {value!r}."
-                )
-        if (
-            isinstance(report_every, bool)
-            or not isinstance(report_every, numbers.Integral)
-            or report_every < 1
-        ):
-            raise InvalidValueError(
-                f"{_OWNER}: report_every must be an int >= 1; got {report_every!r}."
-            )
-        self.trial = trial
-        self.metric = metric
-        self.valid_name = valid_name
-        self.train_name = train_name
-        self.report_every = int(report_every)
+        super().__init__(trial, metric, valid_name, train_name, report_every)
         # LightGBM runs callbacks by increasing ``order`` (logging 10, recording 20, early
         # stopping 30) and writes a default into the instance's __dict__ when it finds none
         # there, so these must be instance attributes.
@@ -150,16 +128,10 @@ class PruningCallback:
         train = self.train_name or _training_name(env.model)
         valid = self._valid_set([r[0] for r in results], train)
         value, higher_is_better = self._value(results, valid)
-        self.trial.report(value, step)
-        if valid != train and any(r[0] == train for r in results):
+        train_value = None
+        if train is not None and train != valid and any(r[0] == train for r in results):
             train_value, _ = self._value(results, train)
-            kind = "score" if higher_is_better else "loss"
-            self.trial.set_user_attr(f"train_{kind}", train_value)
-            self.trial.set_user_attr(f"validation_{kind}", value)
-        if self.trial.should_prune():
-            raise TrialPruned(
-                f"pruned after boosting round {step} ({self.metric} on {valid!r}: {value:.6g})"
-            )
+        self._report_round(step, valid, value, train_value, higher_is_better)
 
     def _valid_set(self, names: Sequence[str], train: str | None) -> str:
         evaluated = list(dict.fromkeys(names))

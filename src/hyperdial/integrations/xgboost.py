@@ -7,11 +7,11 @@ the CPU build ``xgboost-cpu`` (the plain ``xgboost`` wheel also pulls a large CU
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from hyperdial.exceptions import InvalidValueError, TrialPruned, missing
+from hyperdial.exceptions import InvalidValueError, missing
+from hyperdial.integrations._boosting import RoundReporter
 from hyperdial.trial import FixedTrial, Trial
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ _SCORES = frozenset(
 )
 
 
-class PruningCallback(_Callback):
+class PruningCallback(RoundReporter, _Callback):
     """Report an XGBoost validation metric to a trial each round; stop the trial when pruned.
 
     After boosting round ``step`` (1, 2, ...; a model continued from ``xgb_model`` counts the
@@ -114,6 +114,8 @@ class PruningCallback(_Callback):
         ['train_loss', 'validation_loss']
     """
 
+    _owner = _OWNER
+
     def __init__(
         self,
         trial: Trial | FixedTrial,
@@ -125,32 +127,7 @@ class PruningCallback(_Callback):
     ) -> None:
         if _Callback is object:
             raise missing("xgboost", _OWNER, "XGBoost (the xgboost-cpu package)")
-        super().__init__()
-        if not isinstance(trial, (Trial, FixedTrial)):
-            raise TypeError(
-                f"{_OWNER}: trial must be a hyperdial Trial or FixedTrial; "
-                f"got {type(trial).__name__}."
-            )
-        if not isinstance(metric, str) or not metric:
-            raise InvalidValueError(f"{_OWNER}: metric must be a non-empty str; got {metric!r}.")
-        for name, value in (("valid_name", valid_name), ("train_name", train_name)):
-            if value is not None and (not isinstance(value, str) or not value):
-                raise InvalidValueError(
-                    f"{_OWNER}: {name} must be a non-empty str or None; got {value!r}."
-                )
-        if (
-            isinstance(report_every, bool)
-            or not isinstance(report_every, numbers.Integral)
-            or report_every < 1
-        ):
-            raise InvalidValueError(
-                f"{_OWNER}: report_every must be an int >= 1; got {report_every!r}."
-            )
-        self.trial = trial
-        self.metric = metric
-        self.valid_name = valid_name
-        self.train_name = train_name
-        self.report_every = int(report_every)
+        super().__init__(trial, metric, valid_name, train_name, report_every)
 
     def __deepcopy__(self, memo: dict[int, object]) -> PruningCallback:
         # A trial handle is not a value: a copy (sklearn's clone) reports to the same trial.
@@ -186,16 +163,11 @@ class PruningCallback(_Callback):
             return False
         valid = self._valid_set(list(evals_log))
         value = self._value(evals_log, valid)
-        self.trial.report(value, step)
-        if self.train_name in evals_log and self.train_name != valid:
-            train_value = self._value(evals_log, self.train_name)
-            kind = "score" if _is_score(self.metric) else "loss"
-            self.trial.set_user_attr(f"train_{kind}", train_value)
-            self.trial.set_user_attr(f"validation_{kind}", value)
-        if self.trial.should_prune():
-            raise TrialPruned(
-                f"pruned after boosting round {step} ({self.metric} on {valid!r}: {value:.6g})"
-            )
+        train = self.train_name
+        train_value = None
+        if train is not None and train in evals_log and train != valid:
+            train_value = self._value(evals_log, train)
+        self._report_round(step, valid, value, train_value, _is_score(self.metric))
         return False
 
     def _valid_set(self, evaluated: Sequence[str]) -> str:
