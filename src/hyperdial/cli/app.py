@@ -22,6 +22,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from hyperdial._yaml import load_yaml
+from hyperdial.cli.report import report as _report
 from hyperdial.cli.reproduce import SPEC_ATTR, reproduce_command, spec_record
 from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
 from hyperdial.exceptions import HyperdialError, StorageError
@@ -499,6 +500,9 @@ def show(
     loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
     record = loaded.user_attrs.get("scheduler")
     print_study(_console(), study, loaded.history(), top=top, scheduler=record)
+
+
+app.command(name="report")(_report)
 
 
 # ---------------------------------------------------------------------------- export
