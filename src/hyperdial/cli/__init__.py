@@ -1,4 +1,8 @@
-"""The ``hyperdial`` command line: ``tune``, ``studies``, ``show``, ``export``, ``enqueue``."""
+"""The ``hyperdial`` command line.
+
+Commands: ``tune``, ``worker``, ``advise``, ``studies``, ``show``, ``report``, ``reproduce``,
+``export``, ``enqueue``.
+"""
 
 from __future__ import annotations
 
