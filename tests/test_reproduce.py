@@ -173,3 +173,20 @@ def test_a_scripts_objective_is_loaded_without_running_its_main_block(tmp_path):
     outcome = reproduce(study)
     assert outcome.is_equal()
     assert len(study.trials) == 4  # the main block did not run again
+
+
+def test_a_trial_records_its_datas_fingerprint_with_the_study():
+    X = np.arange(6.0).reshape(3, 2)
+    study = hyperdial.create_study()
+    trial = study.ask()
+    kept = trial.record_data(X, None, source="my loop")
+    assert (
+        study.user_attrs["data_fingerprint"]
+        == kept
+        == {
+            **data_fingerprint(X, None),
+            "source": "my loop",
+        }
+    )
+    fixed = hyperdial.FixedTrial({})
+    assert fixed.record_data(X, None, source="my loop") == kept == fixed.data_fingerprint

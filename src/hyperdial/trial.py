@@ -18,6 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
+from hyperdial._record import DATA_ATTR, data_fingerprint
 from hyperdial._types import JSON, FrozenDict, ParamValue
 from hyperdial.exceptions import InvalidDistributionError, InvalidValueError
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, cast_param
@@ -149,6 +150,8 @@ class _TrialOwner(Protocol):
     def _should_prune(self, trial: Trial) -> bool: ...
 
     def _set_user_attr(self, trial: Trial, key: str, value: JSON) -> None: ...
+
+    def set_user_attr(self, key: str, value: JSON) -> None: ...
 
 
 @functools.lru_cache(maxsize=1024, typed=True)
@@ -411,6 +414,24 @@ class Trial(_Suggestions):
         self._owner._set_user_attr(self, key, value)
         self._user_attrs[key] = value
 
+    def record_data(self, *arrays: object, source: str) -> dict[str, JSON]:
+        """Store a fingerprint of the data the objective trains on with the study's record.
+
+        Integrations call it with the arrays they are given, so the report and
+        ``hyperdial reproduce`` can tell whether the data has changed.
+
+        Args:
+            *arrays: The data (``X``, ``y``, validation arrays...): NumPy arrays, pandas
+                objects, SciPy sparse matrices or CPU tensors.
+            source: Who saw the data, e.g. ``"MLPTrainer.fit"``.
+
+        Returns:
+            The fingerprint: SHA-256, shapes, dtypes and ``source``.
+        """
+        fingerprint = {**data_fingerprint(*arrays), "source": source}
+        self._owner.set_user_attr(DATA_ATTR, fingerprint)
+        return fingerprint
+
 
 def _is_number(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
@@ -505,6 +526,11 @@ class FixedTrial(_Suggestions):
     def set_user_attr(self, key: str, value: JSON) -> None:
         """Record a user attribute."""
         self.user_attrs[key] = value
+
+    def record_data(self, *arrays: object, source: str) -> dict[str, JSON]:
+        """Return the data's fingerprint and keep it as ``data_fingerprint`` (no study here)."""
+        self.data_fingerprint: dict[str, JSON] = {**data_fingerprint(*arrays), "source": source}
+        return self.data_fingerprint
 
 
 def check_values(values: object, n_objectives: int) -> tuple[float, ...]:

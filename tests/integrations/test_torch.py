@@ -303,6 +303,9 @@ def test_a_trial_gets_every_epoch_and_the_train_validation_attributes():
         assert t.user_attrs["train_score"] == pytest.approx(result.train_score)
         assert t.user_attrs["validation_score"] == pytest.approx(result.val_score)
         assert t.user_attrs["best_epoch"] == result.best_epoch
+    fingerprint = study.user_attrs["data_fingerprint"]  # for the reproducibility record
+    assert fingerprint["source"] == "MLPTrainer.fit"
+    assert fingerprint["shapes"] == [list(np.shape(a)) for a in data]
     assert study.artifacts is not None and not any(
         study.artifacts.exists(f"{study.study_name}/{t.number}/checkpoint") for t in study.trials
     )  # no budget, no lineage: nothing worth keeping

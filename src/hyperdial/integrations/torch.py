@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 _OWNER = "MLPTrainer"
+_FIT_SOURCE = "MLPTrainer.fit"
 _TASKS = ("classification", "regression")
 _OPTIMIZERS = ("adam", "sgd")
 
@@ -314,6 +315,9 @@ class MLPTrainer:
                 exceeds ``max_epochs``, or the trial's checkpoint cannot be continued.
         """
         data = prepare_data(_OWNER, self.task, (X_train, y_train, X_val, y_val))
+        if trial is not None:
+            tensors = (data.X_train, data.y_train, data.X_val, data.y_val)
+            trial.record_data(*(t.detach().cpu().numpy() for t in tensors), source=_FIT_SOURCE)
         budget = None if trial is None else trial.budget
         n_epochs = epochs_for_budget(_OWNER, budget, self.max_epochs)
         with scoped(self.seed, self.n_threads) as generator:
