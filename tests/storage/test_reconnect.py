@@ -137,3 +137,25 @@ def test_reconnect_s_is_checked():
     for bad in (-1, "5", True, float("nan")):
         with pytest.raises(InvalidValueError, match="reconnect_s"):
             SQLStorage("sqlite://", reconnect_s=bad)
+
+
+def test_a_retried_finish_whose_first_attempt_landed_is_not_an_error(tmp_path):
+    # What _run does after a connection died during a commit: it runs the write again with
+    # _retry.lost set. Here the first attempt is simply made before, as it would have landed.
+    from hyperdial.exceptions import TrialFinishedError
+    from hyperdial.storage.base import TrialUpdate
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'lost.db'}")
+    study = hyperdial.create_study(storage=storage)
+    trial = study.ask()
+    done = TrialUpdate(state=TrialState.COMPLETE, values=[1.0])
+    storage.update_trial(trial.trial_id, done)
+    with pytest.raises(TrialFinishedError):
+        storage.update_trial(trial.trial_id, done)  # a second tell is an error...
+    storage._retry.lost = True
+    storage.update_trial(trial.trial_id, done)  # ...but not the retry of a lost one
+    assert storage._retry.lost is False  # the flag lasts one call
+    storage._retry.lost = True
+    with pytest.raises(TrialFinishedError):  # unless it wanted another state
+        storage.update_trial(trial.trial_id, TrialUpdate(state=TrialState.FAILED))
+    assert storage.get_trial(trial.trial_id).values == (1.0,)

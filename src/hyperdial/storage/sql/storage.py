@@ -243,7 +243,6 @@ class SQLStorage(Storage):
         if autocommit:
             engine = self._autocommit  # type: ignore[assignment]
         delay, attempts, deadline = 0.005, 0, None
-        self._retry.lost = False
         try:
             while True:
                 done = False
