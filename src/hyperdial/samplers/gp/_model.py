@@ -35,7 +35,7 @@ from hyperdial.samplers._math.gp import (
 )
 from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.space import SearchSpace
-from hyperdial.trial import FrozenTrial, TrialState
+from hyperdial.trial import FrozenTrial
 
 __all__ = [
     "Data",
@@ -116,13 +116,9 @@ def collect(
     """Return the rows of COMPLETE trials that have every active parameter, and pending rows.
 
     RUNNING trials other than ``current`` count as pending once all their active joint
-    parameters are set. A PRUNED trial was judged worse than its peers: it counts as an
-    observation of the worst completed value, so the model stops proposing its region (left
-    out, the model would propose the same pruned configuration again and again). FAILED
-    trials are ignored: a failure may say nothing about the configuration.
-
-    ``cache`` maps trial numbers to the parameters and row seen for this encoding; a hit is
-    used only if the parameters are the same (a sampler may serve several studies).
+    parameters are set; PRUNED and FAILED trials are ignored. ``cache`` maps trial numbers
+    to the parameters and row seen for this encoding; a hit is used only if the parameters
+    are the same (a sampler may serve several studies).
     """
     sign = -1.0 if history.directions[0] is Direction.MAXIMIZE else 1.0
     rows, ys, numbers = [], [], []
@@ -140,16 +136,6 @@ def collect(
             rows.append(row)
             ys.append(sign * float(t.values[0]))
             numbers.append(t.number)
-    if ys:
-        worst = max(ys)
-        for t in history.of_states(TrialState.PRUNED):
-            if t.number == current.number:
-                continue
-            row = enc.encode(t.params)
-            if row is not None:
-                rows.append(row)
-                ys.append(worst)
-                numbers.append(t.number)
     pending = []
     for t in history.running:
         if t.number != current.number:

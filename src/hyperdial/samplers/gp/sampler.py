@@ -22,7 +22,7 @@ from hyperdial.samplers.gp._warp import OutputWarp
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.samplers.sequential import default_initial_design_size
 from hyperdial.space import Categorical, Distribution, SearchSpace
-from hyperdial.trial import FrozenTrial
+from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["GPSampler"]
 
@@ -30,6 +30,14 @@ _OWNER = "GPSampler"
 _ACQUISITIONS = ("logei", "ucb")
 _TRUST_REGION_DIM = 20  # above this many parameters the trust region is on by default
 _CAT_PRIOR_DISTANCE = 1.0 / 3.0  # a non-default choice weighs like this distance in the cube
+
+
+def _pruned_with(history: History, params: Mapping[str, ParamValue]) -> int | None:
+    """Return the number of a PRUNED trial with exactly ``params``, if there is one."""
+    for t in history.of_states(TrialState.PRUNED):
+        if all(k in t.params and t.params[k] == v for k, v in params.items()):
+            return t.number
+    return None
 
 
 def _json_float(x: float) -> float | None:
@@ -76,6 +84,9 @@ class GPSampler(Sampler):
       are proposed.
     * **Parallel workers**: RUNNING trials are added to the model at their predicted mean
       (the kriging believer), which removes the improvement expected near them.
+    * **Pruned trials** stay out of the model: their last value was read early, and under
+      multi-fidelity schedulers rankings often change later. A proposal that repeats a
+      pruned configuration exactly is replaced by a Sobol point, said in the reason.
     * **High dimensions**: with more than 20 parameters (or ``trust_region=True``) the search
       is confined to a TuRBO trust region around the incumbent, whose size follows the run of
       successes and failures (Eriksson et al., 2019, "Scalable Global Optimization via Local
@@ -365,6 +376,14 @@ class GPSampler(Sampler):
             max_iter=200 if n <= 400 else 40,
         )  # fmt: skip
         params = enc.decode(row, known)
+        repeated = _pruned_with(history, params)
+        if repeated is not None:
+            # The model leaves pruned trials out (a value read early, before rankings settle,
+            # says little about the final one), so it may want one of them again: explore.
+            design_seed = self._design_seed(history, trial, rng)
+            u = self._sobol_point(trial.number, enc.n_params, design_seed)
+            row = enc.from_cube(u[None, :])[0]
+            params = enc.decode(row, known)
         out = {k: v for k, v in params.items() if k not in known}
 
         mean, var = predict(post, row[None, :])
@@ -382,8 +401,13 @@ class GPSampler(Sampler):
         )
         if region is not None:
             reason += f"; trust region {region.length:.3g}"
+        if repeated is not None:
+            reason = (
+                f"GP {label} proposed the configuration of pruned trial {repeated} again; "
+                f"a Sobol point instead (predicted {m_obj:.4g} ± {sd_obj:.3g})"
+            )
         meta: dict[str, JSON] = {
-            "phase": "model",
+            "phase": "model" if repeated is None else "model-repeat",
             "acquisition": self.acquisition,
             "mean": _json_float(m_obj),
             "std": _json_float(sd_obj),
