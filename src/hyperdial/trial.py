@@ -18,7 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from hyperdial._record import DATA_ATTR, data_fingerprint
+from hyperdial._record import data_fingerprint, record_data
 from hyperdial._types import JSON, FrozenDict, ParamValue
 from hyperdial.exceptions import InvalidDistributionError, InvalidValueError
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, cast_param
@@ -428,9 +428,7 @@ class Trial(_Suggestions):
         Returns:
             The fingerprint: SHA-256, shapes, dtypes and ``source``.
         """
-        fingerprint = {**data_fingerprint(*arrays), "source": source}
-        self._owner.set_user_attr(DATA_ATTR, fingerprint)
-        return fingerprint
+        return record_data(self._owner, *arrays, source=source)
 
 
 def _is_number(x: object) -> bool:

@@ -22,6 +22,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from hyperdial._yaml import load_yaml
+from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.report import report as _report
 from hyperdial.cli.reproduce import SPEC_ATTR, reproduce_command, spec_record
 from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
@@ -148,12 +149,6 @@ def _root(
     ] = False,
 ) -> None:
     """Tune hyperparameters from a YAML spec and inspect the studies."""
-
-
-StorageOption = Annotated[
-    str,
-    typer.Option("--storage", help="Database URL.", show_default=True),
-]
 
 
 def _console() -> Console:
@@ -489,7 +484,7 @@ def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
 # ---------------------------------------------------------------------------- show
 @app.command()
 def show(
-    study: Annotated[str, typer.Argument(help="Study name.")],
+    study: StudyArgument,
     storage: StorageOption = DEFAULT_STORAGE,
     top: Annotated[int, typer.Option("--top", min=1, help="Trials to list.")] = 10,
 ) -> None:
@@ -515,7 +510,7 @@ class ExportFormat(str, enum.Enum):
 
 @app.command()
 def export(
-    study: Annotated[str, typer.Argument(help="Study name.")],
+    study: StudyArgument,
     format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ExportFormat.CSV,
@@ -554,7 +549,7 @@ def _parse_param(text: str) -> tuple[str, Any]:
 
 @app.command()
 def enqueue(
-    study: Annotated[str, typer.Argument(help="Study name.")],
+    study: StudyArgument,
     param: Annotated[
         list[str],
         typer.Option("--param", "-p", help="name=value, read as YAML (0.01, 64, rbf); repeat it."),

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.spec import DEFAULT_STORAGE
 
 __all__ = ["ReportFormat", "default_output", "report"]
@@ -41,10 +42,8 @@ def _format_of(output: Path | None, format: ReportFormat | None) -> ReportFormat
 
 
 def report(
-    study: Annotated[str, typer.Argument(help="Study name.")],
-    storage: Annotated[
-        str, typer.Option("--storage", help="Database URL.", show_default=True)
-    ] = DEFAULT_STORAGE,
+    study: StudyArgument,
+    storage: StorageOption = DEFAULT_STORAGE,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: <study>-report.<format>)."),

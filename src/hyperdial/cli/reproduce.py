@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.spec import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
@@ -54,10 +55,8 @@ def _format(values: tuple[float, ...] | None) -> str:
 
 
 def reproduce_command(
-    study: Annotated[str, typer.Argument(help="Study name.")],
-    storage: Annotated[
-        str, typer.Option("--storage", help="Database URL.", show_default=True)
-    ] = DEFAULT_STORAGE,
+    study: StudyArgument,
+    storage: StorageOption = DEFAULT_STORAGE,
     objective: Annotated[
         str | None,
         typer.Option("--objective", help="module:function to run (default: as recorded)."),

@@ -49,7 +49,14 @@ from hyperdial.exceptions import InvalidValueError
 from hyperdial.space import Distribution
 from hyperdial.trial import FrozenTrial, TrialState
 
-__all__ = ["Storage", "StudyInfo", "TrialTemplate", "TrialUpdate", "apply_update"]
+__all__ = [
+    "Storage",
+    "StudyInfo",
+    "TrialTemplate",
+    "TrialUpdate",
+    "apply_update",
+    "evolve_trial",
+]
 
 
 @dataclass(frozen=True)
@@ -137,10 +144,18 @@ def apply_update(trial: FrozenTrial, update: TrialUpdate, now: datetime) -> Froz
             changes["started_at"] = now
         if update.state.is_finished():
             changes["finished_at"] = now
-    new = object.__new__(FrozenTrial)  # ``replace`` without re-validating what is valid
+    return evolve_trial(trial, changes)
+
+
+def evolve_trial(trial: FrozenTrial, changes: Mapping[str, object]) -> FrozenTrial:
+    """Return ``trial`` with ``changes``: ``dataclasses.replace`` without re-validation.
+
+    For storages that built the changed values themselves; plain dicts are wrapped read-only.
+    """
+    new = object.__new__(FrozenTrial)
     new.__dict__.update(trial.__dict__)
     for name, value in changes.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not isinstance(value, FrozenDict):
             value = FrozenDict(value)
         object.__setattr__(new, name, value)
     return new

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import overload
 
-from hyperdial._types import JSON, Direction, FrozenDict
+from hyperdial._types import JSON, Direction
 from hyperdial.exceptions import (
     DuplicatedStudyError,
     StudyNotFoundError,
@@ -22,6 +22,7 @@ from hyperdial.storage.base import (
     TrialTemplate,
     TrialUpdate,
     apply_update,
+    evolve_trial,
 )
 from hyperdial.trial import FrozenTrial, TrialState
 
@@ -48,27 +49,13 @@ def _detach(trial: FrozenTrial) -> FrozenTrial:
     """
     if not (_is_nested(trial.user_attrs) or _is_nested(trial.sampler_meta)):
         return trial
-    return _evolve(
+    return evolve_trial(
         trial,
         {
             "user_attrs": copy.deepcopy(dict(trial.user_attrs)),
             "sampler_meta": copy.deepcopy(dict(trial.sampler_meta)),
         },
     )
-
-
-def _evolve(trial: FrozenTrial, changes: dict[str, object]) -> FrozenTrial:
-    """Return ``trial`` with ``changes``: ``dataclasses.replace`` without re-validation.
-
-    Only this module builds the changed mappings, so they are wrapped here and never aliased.
-    """
-    new = object.__new__(FrozenTrial)
-    new.__dict__.update(trial.__dict__)
-    for name, value in changes.items():
-        if isinstance(value, dict) and not isinstance(value, FrozenDict):
-            value = FrozenDict(value)
-        object.__setattr__(new, name, value)
-    return new
 
 
 class MemoryStorage(Storage):
@@ -223,7 +210,7 @@ class MemoryStorage(Storage):
                 if last is not None and last >= cutoff:
                     continue
                 silent_s = grace_s if last is None else (now - last).total_seconds()
-                dead = _evolve(
+                dead = evolve_trial(
                     trial,
                     {
                         "state": TrialState.FAILED,
