@@ -53,7 +53,9 @@ NUMERIC = {"x": Float(0, 1), "y": Float(1e-3, 1, log=True), "n": Int(1, 8)}
         pytest.param(_history(20, NUMERIC), "gp", "Gaussian process", id="small-numeric"),
         pytest.param(_history(300, NUMERIC), "tpe", "300 trials", id="large"),
         pytest.param(_history(60, NUMERIC, seconds=0.001), "gp", "Gaussian", id="cheap"),
-        pytest.param(_history(20, NUMERIC, drop="x"), "tpe", "conditional", id="conditional"),
+        pytest.param(
+            _history(20, NUMERIC, drop="x"), "gp", "conditions inferred", id="conditional"
+        ),
         pytest.param(
             _history(
                 20, {"a": Categorical(["p", "q"]), "b": Categorical([1, 2]), "x": Float(0, 1)}
@@ -109,7 +111,9 @@ def test_advise_plans_the_phases_and_warns_about_a_small_budget_and_a_large_grid
     conditional = SearchSpace(
         {"k": Categorical(["a", "b"]), "g": Float(0, 1)}, conditions={"g": "k == a"}
     )
-    assert "TPE" in advise(conditional, n_trials=100).plan[1][1]
+    conditional_advice = advise(conditional, n_trials=100)
+    assert "Gaussian process" in conditional_advice.plan[1][1]
+    assert "with conditions" in conditional_advice.reasons[0]
 
 
 def test_advise_uses_the_time_budget():

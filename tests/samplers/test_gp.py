@@ -277,6 +277,60 @@ def test_enqueued_parent_fixes_the_branch_in_the_model_phase():
     assert last.reason.startswith("enqueued by user: model; GP")
 
 
+def _nested_define_by_run(t):
+    model = t.suggest_categorical("model", ["linear", "tree", "kernel"])
+    if model == "linear":
+        return 0.6 + (np.log10(t.suggest_float("alpha", 1e-6, 1.0, log=True)) + 3) ** 2 / 9
+    if model == "tree":
+        depth = t.suggest_int("depth", 1, 12)
+        leaf = t.suggest_int("min_leaf", 1, 64, log=True) if depth > 6 else 8
+        return 0.3 + ((depth - 9) / 6) ** 2 + ((np.log2(leaf) - 3) / 3) ** 2
+    g = np.log10(t.suggest_float("gamma", 1e-4, 10.0, log=True)) + 2
+    c = np.log10(t.suggest_float("c", 1e-2, 1e3, log=True)) - 1
+    return g**2 + c**2 + 0.5 * g * c
+
+
+def test_define_by_run_conditions_are_inferred_from_the_trials():
+    from hyperdial.samplers._infer import conditional_space
+
+    study = hyperdial.create_study(sampler=RandomSampler(), seed=3)
+    study.optimize(_nested_define_by_run, n_trials=40)
+    space = conditional_space(study.history())
+    assert set(space) == {"model", "alpha", "depth", "min_leaf", "gamma", "c"}
+    conds = {name: [str(c) for c in cs] for name, cs in space.conditions.items()}
+    assert conds["alpha"] == ['model == "linear"']
+    assert conds["gamma"] == conds["c"] == ['model == "kernel"']
+    # depth exists only in the tree branch, so its threshold alone explains min_leaf
+    (threshold,) = [c for c in space.conditions["min_leaf"] if c.param == "depth"]
+    assert threshold.op == ">" and 6 <= threshold.value <= 7
+    for t in study.history().completed:  # the inferred space reproduces every trial's parameters
+        assert sorted(space.active_names(t.params)) == sorted(t.params)
+
+
+def test_a_parameter_whose_presence_nothing_explains_is_left_out():
+    from hyperdial.samplers._infer import conditional_space
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        if t.number % 2:  # present or not regardless of the other parameters
+            t.suggest_float("noise", 0, 1)
+        return x
+
+    study = hyperdial.create_study(sampler=RandomSampler(), seed=0)
+    study.optimize(objective, n_trials=12)
+    assert list(conditional_space(study.history())) == ["x"]
+
+
+def test_define_by_run_gp_models_every_branch():
+    study = hyperdial.create_study(sampler=GPSampler(seed=0), seed=0)
+    study.optimize(_nested_define_by_run, n_trials=45)
+    modelled = [t for t in study.trials if t.reason.startswith("GP log-EI")]
+    # The best branch's own parameters come from the model, not from independent draws.
+    assert any(t.params["model"] == "kernel" and "independent" not in t.reason for t in modelled)
+    assert study.best_params["model"] == "kernel"
+    assert study.best_value < 0.3  # below the tree branch's minimum
+
+
 # ------------------------------------------------------------------ pending trials
 def test_pending_trials_push_the_next_suggestion_away():
     sampler = GPSampler(seed=0, n_startup_trials=4)

@@ -12,6 +12,7 @@ from scipy.stats import qmc
 from hyperdial._types import JSON, ParamValue
 from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
+from hyperdial.samplers._infer import conditional_space
 from hyperdial.samplers._math.acquisition import log_ei, lower_confidence_bound
 from hyperdial.samplers._math.gp import GPPosterior, add_points, predict
 from hyperdial.samplers.base import Sampler, Suggestion
@@ -81,7 +82,8 @@ class GPSampler(Sampler):
       so their choices are not ordered.
     * **Conditional spaces**: an inactive parameter takes a fixed value and an indicator
       column per condition tells the kernel which parameters exist; only active parameters
-      are proposed.
+      are proposed. In define-by-run studies the conditions are inferred from the trials
+      (which parameters occur with which values of the others), so every branch is modelled.
     * **Parallel workers**: RUNNING trials are added to the model at their predicted mean
       (the kriging believer), which removes the improvement expected near them.
     * **Pruned trials** stay out of the model: their last value was read early, and under
@@ -218,6 +220,15 @@ class GPSampler(Sampler):
                     self._rows.clear()
                 self._encodings[key] = enc
         return key, enc
+
+    def infer_space(self, history: History) -> SearchSpace:
+        """Return the define-by-run space with its conditions inferred from the trials.
+
+        Every parameter whose presence the other parameters explain is modelled, with the
+        conditions found by :func:`~hyperdial.samplers._infer.conditional_space`; the rest
+        are drawn by ``independent_sampler``.
+        """
+        return conditional_space(history)
 
     def startup_trials(self, n_params: int) -> int:
         """Return the size of the initial design for ``n_params`` parameters."""
