@@ -10,7 +10,8 @@ Three measurements, hyperdial and Optuna in the same run on the same database se
   second with the same worker counts, i.e. what the storage sustains.
 * **Parallel BO**: hyperdial's ``GPSampler`` and ``AutoSampler`` on Branin and Hartmann-6 with 4
   threads (the objective sleeps a seeded random 0.02-0.08 s, so completions interleave) against
-  1 worker, at the same number of trials: normalised regret, mean and standard error over seeds.
+  1 worker, at the same number of trials (default 60, 20 seeds): normalised regret, mean and
+  standard error over seeds.
 
 Every throughput case (one tool, one objective, one worker count) gets a fresh PostgreSQL
 database (``--skip-postgres``: a fresh SQLite file); the tools never share one, since both name
@@ -843,9 +844,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         help="sampler for the sleeping objective: random search in both tools (default), or "
         "each tool's default (hyperdial AutoSampler, Optuna TPE)",
     )
-    parser.add_argument("--seeds", type=int, default=None, help="parallel BO seeds (default 5)")
+    parser.add_argument("--seeds", type=int, default=None, help="parallel BO seeds (default 20)")
     parser.add_argument(
-        "--bo-trials", type=int, default=None, help="trials per parallel BO run (default 40)"
+        "--bo-trials",
+        type=int,
+        default=None,
+        help="trials per parallel BO run (default 60, ten per dimension of Hartmann-6)",
     )
     parser.add_argument("--bo-workers", type=int, default=4, help="parallel BO threads")
     parser.add_argument(
@@ -874,8 +878,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         args.skip_postgres = True
     args.workers = args.workers or [1, 2, 4, 8]
     args.zero_trials = args.zero_trials or ZERO_TRIALS
-    args.seeds = args.seeds or 5
-    args.bo_trials = args.bo_trials or 40
+    args.seeds = args.seeds or 20
+    args.bo_trials = args.bo_trials or 60
     if args.output is None and not args.quick:
         args.output = DEFAULT_OUTPUT
     for name in ("trials", "zero_trials", "seeds", "bo_trials", "bo_workers"):

@@ -277,6 +277,28 @@ def test_enqueued_parent_fixes_the_branch_in_the_model_phase():
     assert last.reason.startswith("enqueued by user: model; GP")
 
 
+def test_the_initial_design_is_the_quasi_random_samplers():
+    # GPSampler's own design and the explicit QMC-then-GP recipe are one algorithm: the same
+    # points, hence the same model and the same suggestions after the design.
+    from hyperdial.samplers import QMCSampler, SequentialSampler
+
+    def objective(t):
+        x = t.suggest_float("x", -5, 10)
+        y = t.suggest_float("y", 1e-3, 1.0, log=True)
+        n = t.suggest_int("n", 1, 8)
+        return (x - 1) ** 2 + np.log10(y) ** 2 + (n - 3) ** 2
+
+    runs = []
+    for sampler in (
+        GPSampler(seed=4),
+        SequentialSampler([(QMCSampler(seed=4), "auto"), (GPSampler(seed=4), None)]),
+    ):
+        study = hyperdial.create_study(sampler=sampler, seed=11)
+        study.optimize(objective, n_trials=9)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]
+
+
 def _nested_define_by_run(t):
     model = t.suggest_categorical("model", ["linear", "tree", "kernel"])
     if model == "linear":
@@ -332,6 +354,40 @@ def test_define_by_run_gp_models_every_branch():
 
 
 # ------------------------------------------------------------------ pending trials
+def test_a_running_point_predicted_best_becomes_the_incumbent():
+    # Kriging believer: the running trial's predicted value counts as observed, so the
+    # improvement the next worker aims for is over it, not over the best finished trial.
+    sampler = GPSampler(seed=0, n_startup_trials=5)
+    f = lambda p: (p["x"] - 0.3) ** 2  # noqa: E731
+    done = _grid_history(LINE, f, _line_points([0.0, 0.2, 0.5, 0.8, 1.0]))
+    current = _running(6)
+    alone = sampler.sample(_history([*done, current]), current, LINE, np.random.default_rng(0))
+    assert alone.meta["incumbent"] == pytest.approx(0.01, abs=2e-3)  # trial 1, at x = 0.2
+    pending = _running(5, {"x": 0.3}, LINE)
+    history = _history([*done, pending, current])
+    s = sampler.sample(history, current, LINE, np.random.default_rng(0))
+    assert s.meta["incumbent"] < 0.005
+    assert "incumbent" in s.reason and "a running trial's prediction" in s.reason
+
+
+def test_running_trials_count_towards_the_initial_design():
+    sampler = GPSampler(seed=0, n_startup_trials=6)
+    f = lambda p: (p["x"] - 0.3) ** 2  # noqa: E731
+    done = _grid_history(LINE, f, _line_points([0.0, 0.2, 0.5, 0.8]))
+    running = [_running(4, {"x": 0.9}, LINE), _running(5, {"x": 0.1}, LINE)]
+    # Four finished and two running make the six design points a sequential study would
+    # have drawn: the next trial is the model's, with the running ones as pending points.
+    current = _running(6)
+    history = _history([*done, *running, current])
+    s = sampler.sample(history, current, LINE, np.random.default_rng(0))
+    assert s.meta["phase"] == "model" and s.meta["n_pending"] == 2
+    # Too few finished (two of six) and the design goes on, whatever is running.
+    few = [*done[:2], *(_running(i, {"x": 0.1 * i}, LINE) for i in range(2, 6))]
+    current = _running(6)
+    s = sampler.sample(_history([*few, current]), current, LINE, np.random.default_rng(0))
+    assert s.meta["phase"] == "initial"
+
+
 def test_pending_trials_push_the_next_suggestion_away():
     sampler = GPSampler(seed=0, n_startup_trials=4)
     done = _grid_history(LINE, lambda p: (p["x"] - 0.3) ** 2, _line_points([0.0, 0.5, 0.8, 1.0]))

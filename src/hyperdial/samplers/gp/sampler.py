@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import qmc
 
 from hyperdial._types import JSON, ParamValue
 from hyperdial.exceptions import InvalidValueError
@@ -20,6 +20,7 @@ from hyperdial.samplers.gp import _model, _trust_region
 from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.samplers.gp._optimize import maximize
 from hyperdial.samplers.gp._warp import OutputWarp
+from hyperdial.samplers.qmc import QMCSampler
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.samplers.sequential import default_initial_design_size
 from hyperdial.space import Categorical, Distribution, SearchSpace
@@ -99,10 +100,12 @@ class GPSampler(Sampler):
       al., 2022, "piBO: Augmenting Acquisition Functions with User Beliefs for Bayesian
       Optimization", arXiv:2204.11051).
 
-    The first ``n_startup_trials`` trials are points of a scrambled Sobol' sequence, point
-    ``k`` for trial number ``k``, so parallel workers do not repeat each other. Parameters
-    outside the joint space are drawn by ``independent_sampler``. Only one objective is
-    supported.
+    The first ``n_startup_trials`` trials are :class:`~hyperdial.samplers.QMCSampler`'s
+    points (a scrambled Sobol' sequence, point ``k`` for trial number ``k``, so parallel
+    workers do not repeat each other), with the same seed: ``GPSampler(seed=s)`` suggests
+    exactly what ``SequentialSampler([(QMCSampler(seed=s), "auto"), (GPSampler(seed=s),
+    None)])`` does. Parameters outside the joint space are drawn by the design while it
+    lasts, then by ``independent_sampler``. Only one objective is supported.
 
     Args:
         seed: Fixes the Sobol' scrambling; ``None`` lets the study's seed decide.
@@ -130,7 +133,7 @@ class GPSampler(Sampler):
 
     supports_multi_objective = False
 
-    _caches = ("_lock", "_encodings", "_rows", "_sobol", "_factors")
+    _caches = ("_lock", "_encodings", "_rows", "_designs", "_factors")
 
     def __init__(
         self,
@@ -198,7 +201,7 @@ class GPSampler(Sampler):
         self._lock = threading.Lock()
         self._encodings: dict[str, Encoding] = {}
         self._rows: dict[str, dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]]] = {}
-        self._sobol: dict[tuple[int, int], np.ndarray] = {}
+        self._designs: dict[int, QMCSampler] = {}
         self._factors = _model.FactorCache()
 
     def __repr__(self) -> str:
@@ -236,22 +239,19 @@ class GPSampler(Sampler):
             return self.n_startup_trials
         return default_initial_design_size(n_params)
 
-    def _sobol_point(self, k: int, d: int, seed: int) -> np.ndarray:
+    def _design(self, seed: int) -> QMCSampler:
+        """Return the quasi-random sampler of the initial design (one per design seed)."""
         with self._lock:
-            block = self._sobol.get((d, seed))
-        if block is None or k >= len(block):
-            m = max(5, math.ceil(math.log2(k + 1)))
-            engine = qmc.Sobol(d, scramble=True, rng=np.random.default_rng([seed, d]))
-            block = engine.random_base2(m)
-            with self._lock:
-                self._sobol[(d, seed)] = block
-        return block[k]
+            design = self._designs.get(seed)
+            if design is None:
+                design = self._designs[seed] = QMCSampler(seed=seed)
+        return design
 
     def _design_seed(self, history: History, trial: FrozenTrial, rng: np.random.Generator) -> int:
         if self.seed is not None:
             return self.seed
-        if trial.number == 0:
-            return int(rng.integers(2**31))
+        if trial.number == 0:  # from a copy: every call for this trial agrees
+            return int(copy.deepcopy(rng).integers(2**31))
         first = history.trials[0] if history.trials else None
         value = first.sampler_meta.get("sobol_seed") if first is not None else None
         return value if isinstance(value, int) else 0
@@ -281,8 +281,12 @@ class GPSampler(Sampler):
             rows = self._rows.setdefault(key, {})
         data = _model.collect(history, trial, enc, rows)
         n_startup = max(self.startup_trials(enc.n_params), 2)
-        if len(data.y) < n_startup:
-            return self._initial(history, trial, enc, known, len(data.y), n_startup, rng)
+        # The design counts running trials too: parallel workers then stop drawing design
+        # points where a sequential study would, and the model takes over with the running
+        # points as pending (it still waits for half the design to finish).
+        n_design = len(data.y) + len(data.pending)
+        if n_design < n_startup or len(data.y) < max(2, (n_startup + 1) // 2):
+            return self._initial(history, trial, enc, known, n_design, n_startup, rng)
         with _model.single_threaded_blas():
             return self._model_step(history, trial, enc, key, data, known, n_startup, rng)
 
@@ -294,7 +298,12 @@ class GPSampler(Sampler):
         dist: Distribution,
         rng: np.random.Generator,
     ) -> ParamValue:
-        """Draw a parameter outside the joint space with ``independent_sampler``."""
+        """Draw a parameter outside the joint space: from the quasi-random design while it
+        lasts (e.g. the first trial of a define-by-run study), then ``independent_sampler``."""
+        names = {n for t in history.trials for n in t.distributions} | {name}
+        if len(history.completed) < max(self.startup_trials(len(names)), 2):
+            design = self._design(self._design_seed(history, trial, rng))
+            return design.sample_one(history, trial, name, dist, rng)
         return self.independent_sampler.sample_one(history, trial, name, dist, rng)
 
     def _initial(
@@ -311,20 +320,24 @@ class GPSampler(Sampler):
         meta: dict[str, JSON] = {"phase": "initial", "sobol_index": trial.number}
         if self.seed is None and trial.number == 0:
             meta["sobol_seed"] = seed
-        u = self._sobol_point(trial.number, enc.n_params, seed)
-        row = enc.from_cube(u[None, :])[0]
+        design = self._design(seed)
+        params = dict(design.sample(history, trial, enc.space, rng).params)
         defaults = {n: d.default for n, d in zip(enc.names, enc.dists) if d.default is not None}
         used = any(t.sampler_meta.get("phase") == "defaults" for t in history.trials)
         if defaults and not used:
-            values = {**defaults, **known}
-            params = enc.decode(row, values)
+            values = {**params, **defaults, **known}
+            params = {}
+            for name in enc.space.active_names(values):
+                if name in known:
+                    continue
+                if name not in values:  # a default opened a branch the design point had not
+                    values[name] = design.sample_one(history, trial, name, enc.space[name], rng)
+                params[name] = values[name]
             meta["phase"] = "defaults"
             reason = f"initial design: the defaults ({', '.join(defaults)}), then Sobol'"
         else:
-            params = enc.decode(row, known)
             reason = f"initial design: sobol point {n_done + 1} of {n_startup}"
-        out = {k: v for k, v in params.items() if k not in known}
-        return Suggestion(out, reason=reason, meta=meta)
+        return Suggestion(params, reason=reason, meta=meta)
 
     def _model_step(
         self,
@@ -352,9 +365,16 @@ class GPSampler(Sampler):
             scores = predict(post, data.X)[0]
         best = int(np.argmin(scores))
         incumbent = float(scores[best])
+        incumbent_running = False
         if len(data.pending):
             believed = predict(post, data.pending)[0]
             post = add_points(post, data.pending, believed)
+            # Believed values count as observed ones: a running point predicted to beat the
+            # incumbent becomes the incumbent, or its own neighbourhood (mean below the
+            # incumbent, variance gone) would keep a sure improvement and draw every worker.
+            believed_best = float(np.min(believed))
+            if believed_best < incumbent:
+                incumbent, incumbent_running = believed_best, True
 
         base = enc.impute.copy()
         frozen = np.zeros(enc.dim, dtype=bool)
@@ -391,10 +411,10 @@ class GPSampler(Sampler):
         if repeated is not None:
             # The model leaves pruned trials out (a value read early, before rankings settle,
             # says little about the final one), so it may want one of them again: explore.
-            design_seed = self._design_seed(history, trial, rng)
-            u = self._sobol_point(trial.number, enc.n_params, design_seed)
-            row = enc.from_cube(u[None, :])[0]
-            params = enc.decode(row, known)
+            design = self._design(self._design_seed(history, trial, rng))
+            params = {**known, **design.sample(history, trial, enc.space, rng).params}
+            encoded = enc.encode(params)
+            row = encoded if encoded is not None else row
         out = {k: v for k, v in params.items() if k not in known}
 
         mean, var = predict(post, row[None, :])
@@ -406,9 +426,10 @@ class GPSampler(Sampler):
         inc_obj = float(sign * warp.inverse(np.array([incumbent]))[0])
         inc_trial = int(data.numbers[best])
         label = "log-EI" if self.acquisition == "logei" else "UCB"
+        source = "a running trial's prediction" if incumbent_running else f"trial {inc_trial}"
         reason = (
             f"GP {label}: predicted {m_obj:.4g} ± {sd_obj:.3g}, vs incumbent {inc_obj:.4g} "
-            f"(trial {inc_trial}); acq {value:.3g}"
+            f"({source}); acq {value:.3g}"
         )
         if region is not None:
             reason += f"; trust region {region.length:.3g}"
