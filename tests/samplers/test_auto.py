@@ -19,12 +19,9 @@ class TestAutoSampler(SamplerConformance):
         return lambda seed=None: AutoSampler(seed=seed)
 
 
-def _history(
-    n, dists, *, seconds=1.0, directions=(Direction.MINIMIZE,), drop=None, pruned_every=0
-):
+def _history(n, dists, *, seconds=1.0, directions=(Direction.MINIMIZE,), drop=None):
     trials = []
     for i in range(n):
-        pruned = bool(pruned_every) and i % pruned_every != 0
         params = {
             k: (d.choices[0] if isinstance(d, Categorical) else d.low) for k, d in dists.items()
         }
@@ -36,11 +33,10 @@ def _history(
             FrozenTrial(
                 trial_id=i,
                 number=i,
-                state=TrialState.PRUNED if pruned else TrialState.COMPLETE,
+                state=TrialState.COMPLETE,
                 params=params,
                 distributions=ds,
                 values=tuple(float(i) for _ in directions),
-                intermediate={1: float(i)} if pruned_every else {},
                 started_at=T0,
                 finished_at=T0 + timedelta(seconds=seconds),
             )
@@ -80,10 +76,6 @@ NUMERIC = {"x": Float(0, 1), "y": Float(1e-3, 1, log=True), "n": Int(1, 8)}
             "100 numeric-leaning parameters",
             id="dim-100",
         ),
-        pytest.param(
-            _history(30, NUMERIC, pruned_every=3), "tpe", "20 trials pruned", id="pruning"
-        ),
-        pytest.param(_history(30, NUMERIC, pruned_every=2), "gp", "Gaussian", id="few-pruned"),
         pytest.param(
             _history(10, NUMERIC, directions=(Direction.MINIMIZE, Direction.MAXIMIZE)),
             "tpe",

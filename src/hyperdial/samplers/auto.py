@@ -20,7 +20,7 @@ from hyperdial.history import History
 from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.samplers.sequential import default_initial_design_size
 from hyperdial.space import Categorical, Distribution, SearchSpace
-from hyperdial.trial import FrozenTrial, TrialState
+from hyperdial.trial import FrozenTrial
 
 __all__ = ["Advice", "AutoSampler", "Choice", "advise"]
 
@@ -53,7 +53,6 @@ class _Features:
     n_running: int
     median_objective_s: float | None
     has_intermediate: bool
-    n_pruned: int = 0
 
     @property
     def categorical_share(self) -> float:
@@ -79,7 +78,6 @@ def _features(history: History, space: SearchSpace | None) -> _Features:
         n_running=len(history.running),
         median_objective_s=statistics.median(durations) if durations else None,
         has_intermediate=any(t.intermediate for t in history.trials[-50:]),
-        n_pruned=len(history.of_states(TrialState.PRUNED)),
     )
 
 
@@ -101,12 +99,6 @@ def _choose(f: _Features, tpe_multi: bool) -> Choice:
         return Choice(
             "tpe",
             f"{f.n_complete} trials (>= {GP_MAX_TRIALS}): a GP's cubic cost outgrows its gain",
-        )
-    if f.n_pruned > f.n_complete:
-        return Choice(
-            "tpe",
-            f"{f.n_pruned} trials pruned against {f.n_complete} complete: TPE learns from "
-            "pruned trials (ranked by how far they got), a GP only from complete ones",
         )
     if f.n_running >= MANY_WORKERS:
         return Choice("tpe", f"{f.n_running} trials running: constant-liar TPE spreads them")
@@ -137,10 +129,6 @@ class AutoSampler(Sampler):
        benchmark's conditional problem it ends far ahead of TPE).
     5. TPE instead of the GP once the study holds 300 trials, or when 16 trials run at once:
        its suggestions stay cheap and the constant liar spreads parallel workers.
-    6. TPE when more trials were pruned than completed (early stopping without a model
-       history, e.g. Hyperband or ASHA): TPE learns from pruned trials, ranked by how far
-       they got, while a GP sees only the few complete ones. (BOHB shows the sampler every
-       trial at one resource level instead, so its studies stay with the GP.)
 
     The choice is made for sample efficiency (better configurations per trial). A study run
     against the clock with an objective much cheaper than a GP suggestion (about 0.05-0.3 s)
