@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import re
@@ -368,6 +369,24 @@ def test_a_running_point_predicted_best_becomes_the_incumbent():
     s = sampler.sample(history, current, LINE, np.random.default_rng(0))
     assert s.meta["incumbent"] < 0.005
     assert "incumbent" in s.reason and "a running trial's prediction" in s.reason
+
+
+def test_pruned_trials_count_towards_the_initial_design():
+    # Under early stopping most trials end PRUNED; they used their design points, so the
+    # model starts once the design is spent and half of it finished (before: only when
+    # n_startup trials completed, a quarter of a Hyperband study).
+    sampler = GPSampler(seed=0, n_startup_trials=4)
+    f = lambda p: (p["x"] - 0.3) ** 2  # noqa: E731
+    done = _grid_history(LINE, f, _line_points([0.0, 0.5]))
+    pruned = [
+        dataclasses.replace(_done(i, {"x": x}, LINE, 1.0), state=TrialState.PRUNED)
+        for i, x in ((2, 0.8), (3, 1.0))
+    ]
+    current = _running(4)
+    s = sampler.sample(
+        _history([*done, *pruned, current]), current, LINE, np.random.default_rng(0)
+    )
+    assert s.meta["phase"] == "model" and s.meta["n_train"] == 2
 
 
 def test_running_trials_count_towards_the_initial_design():

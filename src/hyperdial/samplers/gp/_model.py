@@ -35,7 +35,7 @@ from hyperdial.samplers._math.gp import (
 )
 from hyperdial.samplers.gp._encoding import Encoding
 from hyperdial.space import SearchSpace
-from hyperdial.trial import FrozenTrial
+from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = [
     "Data",
@@ -149,6 +149,11 @@ def collect(
         np.array(numbers, dtype=int),
         np.array(pending, dtype=float).reshape(-1, dim),
     )
+
+
+def count_pruned(history: History, enc: Encoding) -> int:
+    """Return how many PRUNED trials hold a configuration of this encoding's space."""
+    return sum(enc.encode(t.params) is not None for t in history.of_states(TrialState.PRUNED))
 
 
 class FactorCache:

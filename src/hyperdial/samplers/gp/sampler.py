@@ -281,10 +281,11 @@ class GPSampler(Sampler):
             rows = self._rows.setdefault(key, {})
         data = _model.collect(history, trial, enc, rows)
         n_startup = max(self.startup_trials(enc.n_params), 2)
-        # The design counts running trials too: parallel workers then stop drawing design
-        # points where a sequential study would, and the model takes over with the running
-        # points as pending (it still waits for half the design to finish).
-        n_design = len(data.y) + len(data.pending)
+        # The design counts running and pruned trials too: parallel workers then stop
+        # drawing design points where a sequential study would (the running points become
+        # pending), and under early stopping, where most trials end pruned, the model does
+        # not wait for 2 d complete ones. It still waits for half the design to complete.
+        n_design = len(data.y) + len(data.pending) + _model.count_pruned(history, enc)
         if n_design < n_startup or len(data.y) < max(2, (n_startup + 1) // 2):
             return self._initial(history, trial, enc, known, n_design, n_startup, rng)
         with _model.single_threaded_blas():
