@@ -141,6 +141,28 @@ def is_outage(exc: BaseException) -> bool:
     return any(fragment in text for fragment in _OUTAGE_TEXT)
 
 
+def _use_wal(cursor: Any, wait_s: float = 30.0) -> None:
+    """Switch a SQLite database to write-ahead logging, waiting out other processes.
+
+    The switch needs the database to itself and SQLite reports a busy database at once
+    instead of calling its busy handler, so processes opening a new database together retry
+    here; the mode persists, so once one has switched the others only read it.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as exc:  # sqlite3.OperationalError; the driver is not imported here
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 def _on_sqlite_connect(memory: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: object) -> None:
         # The sqlite3 module would otherwise open and commit transactions on its own.
@@ -149,7 +171,7 @@ def _on_sqlite_connect(memory: bool) -> Any:
         try:
             cursor.execute("PRAGMA busy_timeout = 30000")
             if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
                 # In WAL mode NORMAL is safe against application crashes and saves an fsync
                 # per commit; a power cut may lose the last commits but never corrupts.
                 cursor.execute("PRAGMA synchronous = NORMAL")
