@@ -125,13 +125,7 @@ def collect(
     for t in history.completed:
         if t.values is None or t.number == current.number:
             continue
-        hit = cache.get(t.number) if cache is not None else None
-        if hit is not None and hit[0] == t.params:
-            row = hit[1]
-        else:
-            row = enc.encode(t.params)
-            if cache is not None:
-                cache[t.number] = (t.params, row)
+        row = _row(t, enc, cache)
         if row is not None and math.isfinite(t.values[0]):
             rows.append(row)
             ys.append(sign * float(t.values[0]))
@@ -151,9 +145,28 @@ def collect(
     )
 
 
-def count_pruned(history: History, enc: Encoding) -> int:
+def _row(
+    t: FrozenTrial,
+    enc: Encoding,
+    cache: dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]] | None,
+) -> np.ndarray | None:
+    """Return the encoded row of a finished trial, through ``cache`` (see :func:`collect`)."""
+    hit = cache.get(t.number) if cache is not None else None
+    if hit is not None and hit[0] == t.params:
+        return hit[1]
+    row = enc.encode(t.params)
+    if cache is not None:
+        cache[t.number] = (t.params, row)
+    return row
+
+
+def count_pruned(
+    history: History,
+    enc: Encoding,
+    cache: dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]] | None = None,
+) -> int:
     """Return how many PRUNED trials hold a configuration of this encoding's space."""
-    return sum(enc.encode(t.params) is not None for t in history.of_states(TrialState.PRUNED))
+    return sum(_row(t, enc, cache) is not None for t in history.of_states(TrialState.PRUNED))
 
 
 class FactorCache:

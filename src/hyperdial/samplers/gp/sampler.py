@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import threading
 from collections.abc import Mapping
 
@@ -285,7 +286,9 @@ class GPSampler(Sampler):
         # drawing design points where a sequential study would (the running points become
         # pending), and under early stopping, where most trials end pruned, the model does
         # not wait for 2 d complete ones. It still waits for half the design to complete.
-        n_design = len(data.y) + len(data.pending) + _model.count_pruned(history, enc)
+        n_design = len(data.y) + len(data.pending)
+        if n_design < n_startup:
+            n_design += _model.count_pruned(history, enc, rows)
         if n_design < n_startup or len(data.y) < max(2, (n_startup + 1) // 2):
             return self._initial(history, trial, enc, known, n_design, n_startup, rng)
         with _model.single_threaded_blas():
@@ -301,8 +304,14 @@ class GPSampler(Sampler):
     ) -> ParamValue:
         """Draw a parameter outside the joint space: from the quasi-random design while it
         lasts (e.g. the first trial of a define-by-run study), then ``independent_sampler``."""
-        names = {n for t in history.trials for n in t.distributions} | {name}
-        if len(history.completed) < max(self.startup_trials(len(names)), 2):
+        n_done = len(history.completed)
+        # Past the longest design any space can have, skip counting the parameters.
+        if n_done < max(self.startup_trials(sys.maxsize), 2) and n_done < max(
+            self.startup_trials(
+                len({n for t in history.trials for n in t.distributions} | {name})
+            ),
+            2,
+        ):
             design = self._design(self._design_seed(history, trial, rng))
             return design.sample_one(history, trial, name, dist, rng)
         return self.independent_sampler.sample_one(history, trial, name, dist, rng)
