@@ -629,7 +629,7 @@ class Study:
     def _model_history(self, number: int) -> History:
         """Return what the sampler learns from when it proposes for trial ``number``."""
         history = self.history() if self._window is None else self._window_view(number)
-        if self._models_by_fidelity:
+        if self._models_by_fidelity and not self._sampler.models_resource(history):
             return self._scheduler.model_history(history)
         return history
 

@@ -91,6 +91,11 @@ def _line_points(xs):
             id="trust_region",
         ),
         pytest.param(
+            {"multi_fidelity": "auto"},
+            "multi_fidelity must be True, False or None; got 'auto'.",
+            id="multi_fidelity",
+        ),
+        pytest.param(
             {"independent_sampler": "random"},
             "independent_sampler must be a Sampler or None; got str.",
             id="independent",
@@ -541,6 +546,74 @@ def test_gp_beats_random_search(objective):
             study.optimize(objective, n_trials=30)
             best[label].append(study.best_value)
     assert np.mean(best["gp"]) < 0.5 * np.mean(best["random"])
+
+
+# ------------------------------------------------------------------ multi-fidelity
+def _curve(number, x, final, last=27, state=TrialState.COMPLETE):
+    """A trial on LINE that reported ``final + 1 / step`` at steps 1, 3, 9, 27 up to ``last``."""
+    steps = [s for s in (1, 3, 9, 27) if s <= last]
+    return dataclasses.replace(
+        _done(number, {"x": x}, LINE, final),
+        state=state,
+        intermediate={s: final + 1.0 / s for s in steps},
+        values=(float(final),) if state is TrialState.COMPLETE else None,
+    )
+
+
+def _slope_with_pruned_region():
+    # Complete trials slope down towards x = 0; every trial below x = 0.35 was pruned at
+    # step 1 or 3 with values far worse than the complete trials had there.
+    trials = [_curve(i, x, x) for i, x in enumerate((0.5, 0.65, 0.8, 0.95))]
+    for j, x in enumerate((0.02, 0.1, 0.18, 0.26, 0.34)):
+        pruned = _curve(4 + j, x, 2.5, last=3, state=TrialState.PRUNED)
+        trials.append(pruned)
+    return trials
+
+
+def test_early_stopped_trials_teach_the_model_where_not_to_go():
+    trials = _slope_with_pruned_region()
+    current = _running(len(trials))
+    history = _history([*trials, current])
+    proposals = {}
+    for mf in (False, None):
+        sampler = GPSampler(seed=0, n_startup_trials=4, multi_fidelity=mf)
+        proposals[mf] = sampler.sample(history, current, LINE, np.random.default_rng(0))
+    # Complete trials only: the slope points into the pruned region.
+    assert proposals[False].params["x"] < 0.35
+    assert proposals[False].meta["fidelity_top"] is None
+    # With the resource as an input, the values the pruned trials had at steps 1 and 3,
+    # against those of the complete trials there, show the region is bad.
+    s = proposals[None]
+    assert s.params["x"] > 0.4 and set(s.params) == {"x"}
+    assert s.meta["fidelity_top"] == 27
+    # 4 complete trials at 4 steps each, 5 pruned ones at 2 steps: 26 observations.
+    assert s.meta["n_train"] == 26
+    assert "22 of 26 observations at smaller resources" in s.reason
+
+
+def test_with_early_stopped_trials_the_incumbent_is_a_complete_one():
+    trials = _slope_with_pruned_region()
+    # A trial pruned at step 3 with a value below every complete trial's final one.
+    trials.append(dataclasses.replace(_curve(9, 0.4, 0.01, last=3, state=TrialState.PRUNED)))
+    current = _running(10)
+    s = GPSampler(seed=0, n_startup_trials=4).sample(
+        _history([*trials, current]), current, LINE, np.random.default_rng(0)
+    )
+    assert s.meta["fidelity_top"] == 27
+    assert s.meta["incumbent_trial"] in {0, 1, 2, 3}
+
+
+def test_without_early_stopped_trials_the_resource_is_not_modelled():
+    trials = [_curve(i, x, (x - 0.3) ** 2) for i, x in enumerate((0.0, 0.5, 0.8, 1.0))]
+    current = _running(4)
+    history = _history([*trials, current])
+    a, b = (
+        GPSampler(seed=0, n_startup_trials=4, multi_fidelity=mf).sample(
+            history, current, LINE, np.random.default_rng(0)
+        )
+        for mf in (None, False)
+    )
+    assert a.meta["fidelity_top"] is None and a.params == b.params
 
 
 def test_a_pruned_configuration_is_not_proposed_again():

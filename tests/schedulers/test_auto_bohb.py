@@ -146,3 +146,58 @@ def test_resumable_objectives_get_a_lineage_method_recorded_with_the_study():
         AutoScheduler(resumable=True)
     with pytest.raises(InvalidValueError, match="n_workers"):
         AutoScheduler(n_workers=0)
+
+
+def _curves_objective(trial):
+    import hyperdial
+
+    x = trial.suggest_float("x", 0.0, 1.0)
+    y = trial.suggest_float("y", 0.0, 1.0)
+    value = None
+    for step in range(1, 10):
+        value = (x - 0.7) ** 2 + (y - 0.2) ** 2 + 1.0 / step
+        trial.report(value, step)
+        if trial.should_prune():
+            raise hyperdial.TrialPruned()
+    return value
+
+
+def _recording(cls):
+    class Recording(cls):
+        def sample(self, history, trial, space, rng):
+            self.seen.append({t.state for t in history.trials})
+            return super().sample(history, trial, space, rng)
+
+    return Recording
+
+
+@pytest.mark.parametrize(
+    "sampler, modelled",
+    [
+        pytest.param("gp", True, id="gp-models-the-resource"),
+        pytest.param("gp-off", False, id="gp-complete-only"),
+        pytest.param("tpe", False, id="tpe-gets-bohb-view"),
+    ],
+)
+def test_bohb_hands_a_resource_modelling_sampler_the_history_unchanged(sampler, modelled):
+    import hyperdial
+    from hyperdial.samplers import TPESampler
+    from hyperdial.samplers.gp import GPSampler
+
+    cls, kw = {
+        "gp": (GPSampler, {}),
+        "gp-off": (GPSampler, {"multi_fidelity": False}),
+        "tpe": (TPESampler, {}),
+    }[sampler]
+    made = _recording(cls)(seed=0, n_startup_trials=4, **kw)
+    made.seen = []
+    study = hyperdial.create_study(
+        sampler=made, scheduler=BOHB(min_resource=1, max_resource=9), seed=0
+    )
+    study.optimize(_curves_objective, n_trials=30)
+    assert TrialState.PRUNED in {t.state for t in study.trials}
+    # BOHB's view shows the trials that reached its level as complete and leaves the others
+    # out; a sampler that models the resource gets the pruned trials as they are.
+    assert any(TrialState.PRUNED in states for states in made.seen) is modelled
+    tops = {t.sampler_meta.get("fidelity_top") for t in study.trials}
+    assert (9 in tops) is modelled

@@ -205,6 +205,11 @@ class AutoSampler(Sampler):
         reason = f"auto: {label} ({choice.why}); {inner.reason}".rstrip("; ")
         return Suggestion(inner.params, reason, {**inner.meta, "auto_method": choice.method})
 
+    def models_resource(self, history: History) -> bool:
+        """Return whether the method the next trial uses models the resource (the GP does)."""
+        sampler, _ = self._delegate(history, None)
+        return sampler.models_resource(history)
+
     def sample_one(
         self,
         history: History,

@@ -81,6 +81,15 @@ class Sampler(ABC):
     #: trial alone.
     uses_history: bool = True
 
+    def models_resource(self, history: History) -> bool:
+        """Return whether the next proposal models how far each trial trained.
+
+        Such a sampler learns from early-stopped trials at their own resource, so a
+        multi-fidelity scheduler (e.g. :class:`~hyperdial.schedulers.BOHB`) hands it the
+        history as it is instead of its one-resource view. Default: ``False``.
+        """
+        return False
+
     #: Attributes holding in-memory caches (never results): left out when the sampler is
     #: pickled or copied, and rebuilt by :meth:`_init_caches`.
     _caches: tuple[str, ...] = ()

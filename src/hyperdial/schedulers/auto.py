@@ -57,7 +57,8 @@ class AutoScheduler(Scheduler):
        run at once: asynchronous promotions never keep a worker waiting.
     4. **BOHB** otherwise (Falkner et al. 2018, arXiv:1807.01774): Hyperband's brackets hedge
        between stopping early and trusting late gains, and a model-based sampler learns at the
-       largest resource with enough data.
+       largest resource with enough data (the default sampler's GP learns from every trial
+       at the resource it reached instead).
 
     With ``resumable=True`` the objective trains up to ``trial.budget`` and resumes from
     ``trial.load_checkpoint()``, so trials can continue one another (by lineage), and the

@@ -23,8 +23,11 @@ class BOHB(Hyperband):
     value *at that level*, as if it had been trained to it and stopped; trials that stopped
     below it are left out. The sampler (TPE as in the paper, or a GP) then compares like with
     like: early on it learns from many cheap observations, later from fewer, more faithful
-    ones. Pair it with a model-based sampler (the default :class:`~hyperdial.samplers.
-    AutoSampler` picks TPE or a GP); with random search it is plain Hyperband.
+    ones. Pair it with a model-based sampler; with random search it is plain Hyperband. A
+    sampler that models the resource itself (:class:`~hyperdial.samplers.gp.GPSampler`, and
+    so the default :class:`~hyperdial.samplers.AutoSampler` when it runs its GP; see
+    :meth:`~hyperdial.samplers.Sampler.models_resource`) learns from every trial at the
+    resource it reached, and the study hands it the history unchanged instead.
 
     "Enough" is ``min_points`` observations, by default the number of parameters plus one
     (the paper's ``N_min = d + 1``), and at least ``reduction_factor``.

@@ -39,9 +39,12 @@ from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = [
     "Data",
+    "Fidelity",
     "FactorCache",
     "Fit",
     "collect",
+    "collect_fidelity",
+    "fidelity_of",
     "fit_model",
     "single_threaded_blas",
     "space_key",
@@ -51,6 +54,11 @@ __all__ = [
 REFIT_ALWAYS = 200
 #: Most observations the hyperparameters are fitted on (see :func:`fit_subset`).
 FIT_SIZE = 300
+#: Ratio between the resources a trial's curve is read at (see :meth:`Fidelity.ladder`).
+LADDER = 3
+#: Most observations below the full resource the model keeps (highest resources first, then
+#: the latest trials): they teach it where not to go, at a cost cubic in their number.
+LOW_FIDELITY_MAX = 300
 
 
 _controller: object = None
@@ -105,6 +113,8 @@ class Data:
     y: np.ndarray  # objective values, negated for maximisation, so lower is better
     numbers: np.ndarray
     pending: np.ndarray
+    #: Rows observed at the full resource (``None``: all of them; see :func:`collect_fidelity`).
+    full: np.ndarray | None = None
 
 
 def collect(
@@ -130,10 +140,25 @@ def collect(
             rows.append(row)
             ys.append(sign * float(t.values[0]))
             numbers.append(t.number)
+    return _data(history, current, enc, rows, ys, numbers)
+
+
+def _data(
+    history: History,
+    current: FrozenTrial,
+    enc: Encoding,
+    rows: list[np.ndarray],
+    ys: list[float],
+    numbers: list[int],
+    full: list[bool] | None = None,
+    extra: Mapping[str, ParamValue] | None = None,
+) -> Data:
+    """Return :class:`Data` of the observed rows and of RUNNING trials other than
+    ``current`` (pending; ``extra`` values, e.g. the full fidelity, added to their params)."""
     pending = []
     for t in history.running:
         if t.number != current.number:
-            row = enc.encode(t.params)
+            row = enc.encode({**t.params, **extra} if extra else t.params)
             if row is not None:
                 pending.append(row)
     dim = enc.dim
@@ -142,6 +167,117 @@ def collect(
         np.array(ys, dtype=float),
         np.array(numbers, dtype=int),
         np.array(pending, dtype=float).reshape(-1, dim),
+        None if full is None else np.array(full, dtype=bool),
+    )
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How far trials trained: the fidelity column's name and the full resource.
+
+    A trial whose last report was at step ``s`` has fidelity ``log(1 + s) / log(1 + top)``,
+    where ``top`` is the last step of the longest COMPLETE trial: 0 at step 0, 1 at ``top``.
+    """
+
+    name: str
+    top: int
+    n_low: int  # finished trials that stopped below ``top``
+
+    def at(self, step: int) -> float:
+        """Return the fidelity of a value reported at ``step``, in ``[0, 1]``."""
+        return min(math.log1p(max(step, 0)) / math.log1p(self.top), 1.0)
+
+    def of(self, t: FrozenTrial) -> float:
+        """Return the fidelity of ``t``'s last report (1 without reports)."""
+        return self.at(max(t.intermediate)) if t.intermediate else 1.0
+
+    def ladder(self) -> tuple[int, ...]:
+        """Return the steps below ``top`` an observation is read at: ``top / 3**k``."""
+        out = []
+        level = self.top / LADDER
+        while level >= 1:
+            out.append(int(level))
+            level /= LADDER
+        return tuple(out)
+
+
+def fidelity_of(history: History, name: str) -> Fidelity | None:
+    """Return the fidelity of the history's trials, or ``None`` if there is no low fidelity.
+
+    There is one when COMPLETE trials report intermediate values up to a step ``top >= 1``
+    and some finished trial (PRUNED, or COMPLETE with a smaller budget) stopped below it.
+    """
+    top = -1
+    for t in history.completed:
+        if t.intermediate:
+            top = max(top, max(t.intermediate))
+    if top < 1:
+        return None
+    low = 0
+    for t in history.trials:
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate:
+            low += max(t.intermediate) < top
+    return Fidelity(name, int(top), low) if low else None
+
+
+def collect_fidelity(
+    history: History, current: FrozenTrial, enc: Encoding, fidelity: Fidelity
+) -> Data:
+    """Return rows of COMPLETE and PRUNED trials with their fidelity column, and pending rows.
+
+    A COMPLETE trial is observed at its final value, a PRUNED one at its last reported value,
+    each at the fidelity of its last report (:meth:`Fidelity.of`); both also at the steps of
+    :meth:`Fidelity.ladder` below it (the last step reported up to each), so configurations
+    seen at several resources tell the model how early values relate to final ones. RUNNING
+    trials other than ``current`` are pending at the full fidelity. ``enc`` is the encoding
+    of the space with the fidelity column ``fidelity.name`` (a float in ``[0, 1]``).
+    """
+    sign = -1.0 if history.directions[0] is Direction.MAXIMIZE else 1.0
+    rows, ys, numbers, full, us = [], [], [], [], []
+    ladder = fidelity.ladder()
+    for t in history.trials:
+        if t.number == current.number:
+            continue
+        if t.state is TrialState.COMPLETE and t.values is not None:
+            value = float(t.values[0])
+        elif t.state is TrialState.PRUNED and t.intermediate:
+            value = float(t.intermediate[max(t.intermediate)])
+        else:
+            continue
+        points = [(fidelity.of(t), value)]
+        if t.intermediate:
+            steps = sorted(t.intermediate)
+            last = steps[-1]
+            seen = {last}
+            for level in ladder:
+                below = [s for s in steps if s <= level]
+                if below and below[-1] not in seen and below[-1] < last:
+                    seen.add(below[-1])
+                    points.append((fidelity.at(below[-1]), float(t.intermediate[below[-1]])))
+        for k, (u, v) in enumerate(points):
+            row = enc.encode({**t.params, fidelity.name: u})
+            if row is None or not math.isfinite(v):
+                continue
+            rows.append(row)
+            ys.append(sign * v)
+            numbers.append(t.number)
+            us.append(u)
+            full.append(k == 0 and t.state is TrialState.COMPLETE and u >= 1.0)
+    keep = np.arange(len(rows))
+    low = [i for i, f in enumerate(full) if not f]
+    if len(low) > LOW_FIDELITY_MAX:  # the highest fidelities, then the latest trials
+        chosen = sorted(range(len(low)), key=lambda j: (-us[low[j]], -numbers[low[j]]))
+        dropped = {low[j] for j in chosen[LOW_FIDELITY_MAX:]}
+        keep = np.array([i for i in range(len(rows)) if i not in dropped], dtype=int)
+    return _data(
+        history,
+        current,
+        enc,
+        [rows[i] for i in keep],
+        [ys[i] for i in keep],
+        [numbers[i] for i in keep],
+        [full[i] for i in keep],
+        {fidelity.name: 1.0},
     )
 
 

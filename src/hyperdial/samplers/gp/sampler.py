@@ -24,7 +24,7 @@ from hyperdial.samplers.gp._warp import OutputWarp
 from hyperdial.samplers.qmc import QMCSampler
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.samplers.sequential import default_initial_design_size
-from hyperdial.space import Categorical, Distribution, SearchSpace
+from hyperdial.space import Categorical, Distribution, Float, SearchSpace
 from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["GPSampler"]
@@ -41,6 +41,23 @@ def _pruned_with(history: History, params: Mapping[str, ParamValue]) -> int | No
         if all(k in t.params and t.params[k] == v for k, v in params.items()):
             return t.number
     return None
+
+
+def _fidelity_name(space: SearchSpace) -> str:
+    """Return a name for the resource column that no parameter of ``space`` has."""
+    name = "<resource>"
+    while name in space:
+        name = "<" + name + ">"
+    return name
+
+
+def _with_fidelity(space: SearchSpace, name: str) -> SearchSpace:
+    """Return ``space`` with the unconditional fidelity column ``name`` in ``[0, 1]``."""
+    return SearchSpace(
+        {**dict(space.items()), name: Float(0.0, 1.0)},
+        conditions=dict(space.conditions),
+        constraints=space.constraints,
+    )
 
 
 def _json_float(x: float) -> float | None:
@@ -88,9 +105,20 @@ class GPSampler(Sampler):
       (which parameters occur with which values of the others), so every branch is modelled.
     * **Parallel workers**: RUNNING trials are added to the model at their predicted mean
       (the kriging believer), which removes the improvement expected near them.
-    * **Pruned trials** stay out of the model: their last value was read early, and under
-      multi-fidelity schedulers rankings often change later. A proposal that repeats a
-      pruned configuration exactly is replaced by a Sobol point, said in the reason.
+    * **Early-stopped trials** (multi-fidelity): once trials stop at different resources
+      (pruned, or complete at smaller budgets), the resource becomes an input of the model,
+      ``u = log(1 + step) / log(1 + top)`` for a trial's last reported step, ``top`` the
+      last step of the longest complete trial. Every finished trial is an observation at its
+      ``u`` (a pruned one at its last reported value), and proposals maximise the
+      acquisition at ``u = 1``; the incumbent is the best complete trial at the full
+      resource. The kernel's lengthscale and the trend's quadratic in ``u`` learn how far
+      early values predict final ones, so a pruned region still teaches the model instead
+      of being drawn again (a continuous-fidelity GP: Kandasamy et al., 2017, "Multi-
+      fidelity Bayesian Optimisation with Continuous Approximations", arXiv:1703.06240;
+      Wu et al., 2019, "Practical Multi-fidelity Bayesian Optimization for Hyperparameter
+      Tuning", arXiv:1903.04703). With ``multi_fidelity=False`` pruned trials stay out of
+      the model. Either way, a proposal that repeats a pruned configuration exactly is
+      replaced by a Sobol point, said in the reason.
     * **High dimensions**: with more than 20 parameters (or ``trust_region=True``) the search
       is confined to a TuRBO trust region around the incumbent, whose size follows the run of
       successes and failures (Eriksson et al., 2019, "Scalable Global Optimization via Local
@@ -122,6 +150,8 @@ class GPSampler(Sampler):
         trust_region: ``True``/``False`` to force the trust region on or off; ``None``
             turns it on above 20 parameters.
         independent_sampler: Draws parameters outside the joint space (default: random).
+        multi_fidelity: ``True``/``None`` (the default) model trials that stopped early at
+            their resource once there are some; ``False`` models complete trials only.
 
     Example:
         >>> import hyperdial
@@ -147,6 +177,7 @@ class GPSampler(Sampler):
         deterministic_objective: bool = False,
         trust_region: bool | None = None,
         independent_sampler: Sampler | None = None,
+        multi_fidelity: bool | None = None,
     ) -> None:
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
@@ -188,7 +219,12 @@ class GPSampler(Sampler):
                 f"{_OWNER}: independent_sampler must be a Sampler or None; "
                 f"got {type(independent_sampler).__name__}."
             )
+        if multi_fidelity is not None and not isinstance(multi_fidelity, bool):
+            raise InvalidValueError(
+                f"{_OWNER}: multi_fidelity must be True, False or None; got {multi_fidelity!r}."
+            )
         super().__init__(seed=None if seed is None else int(seed))
+        self.multi_fidelity = multi_fidelity
         self.n_startup_trials = None if n_startup_trials is None else int(n_startup_trials)
         self.acquisition = acquisition
         self.prior_weight = float(prior_weight)
@@ -233,6 +269,11 @@ class GPSampler(Sampler):
         are drawn by ``independent_sampler``.
         """
         return conditional_space(history)
+
+    def models_resource(self, history: History) -> bool:
+        """Return ``True`` unless ``multi_fidelity=False``: early-stopped trials are modelled
+        at their resource (see the class docstring)."""
+        return self.multi_fidelity is not False
 
     def startup_trials(self, n_params: int) -> int:
         """Return the size of the initial design for ``n_params`` parameters."""
@@ -289,10 +330,25 @@ class GPSampler(Sampler):
         n_design = len(data.y) + len(data.pending)
         if n_design < n_startup:
             n_design += _model.count_pruned(history, enc, rows)
-        if n_design < n_startup or len(data.y) < max(2, (n_startup + 1) // 2):
+        needed = max(2, (n_startup + 1) // 2)
+        fidelity = None
+        if self.multi_fidelity is not False and len(data.y) >= 2:
+            fidelity = _model.fidelity_of(history, _fidelity_name(space))
+        if fidelity is not None:
+            # Early-stopped trials are observations too: complete ones only decide when the
+            # design is over and anchor the incumbent.
+            key, enc = self._encoding(_with_fidelity(space, fidelity.name))
+            data = _model.collect_fidelity(history, trial, enc, fidelity)
+        if n_design < n_startup or len(data.y) < needed:
+            if fidelity is not None:
+                key, enc = self._encoding(space)
             return self._initial(history, trial, enc, known, n_design, n_startup, rng)
+        if fidelity is not None:
+            known = {**known, fidelity.name: 1.0}  # proposals are judged at the full resource
         with _model.single_threaded_blas():
-            return self._model_step(history, trial, enc, key, data, known, n_startup, rng)
+            return self._model_step(
+                history, trial, enc, key, data, known, n_startup, rng, fidelity
+            )
 
     def sample_one(
         self,
@@ -359,6 +415,7 @@ class GPSampler(Sampler):
         known: Mapping[str, ParamValue],
         n_startup: int,
         rng: np.random.Generator,
+        fidelity: _model.Fidelity | None = None,
     ) -> Suggestion:
         warp = OutputWarp.fit(data.y)
         yt = warp.transform(data.y)
@@ -369,12 +426,14 @@ class GPSampler(Sampler):
         )  # fmt: skip
         post = fit.posterior
         n = len(yt)
+        # The incumbent: the best observed configuration, at the full resource.
+        at_full = np.arange(n) if data.full is None else np.flatnonzero(data.full)
         if self.deterministic_objective:
-            scores = yt
+            scores = yt[at_full]
         else:
-            scores = predict(post, data.X)[0]
-        best = int(np.argmin(scores))
-        incumbent = float(scores[best])
+            scores = predict(post, data.X[at_full])[0]
+        best = int(at_full[int(np.argmin(scores))])
+        incumbent = float(np.min(scores))
         incumbent_running = False
         if len(data.pending):
             believed = predict(post, data.pending)[0]
@@ -401,13 +460,13 @@ class GPSampler(Sampler):
         if use_tr is None:
             use_tr = enc.n_params > _TRUST_REGION_DIM
         if use_tr:
-            order = np.argsort(data.numbers, kind="stable")
+            order = at_full[np.argsort(data.numbers[at_full], kind="stable")]
             region = _trust_region.replay(data.y[order], n_startup, enc.n_params)
             center = data.X[best].copy()
             num = enc.numeric
             p = enc.n_params
             lower[num], upper[num] = _trust_region.box(center[:p][num], region.length, ls[:p][num])
-        seeds = data.X[np.argsort(yt, kind="stable")[:5]]
+        seeds = data.X[at_full[np.argsort(yt[at_full], kind="stable")[:5]]]
         if center is not None:
             seeds = np.vstack([center[None, :], seeds])
         row, value = maximize(
@@ -443,6 +502,9 @@ class GPSampler(Sampler):
         )
         if region is not None:
             reason += f"; trust region {region.length:.3g}"
+        if fidelity is not None:
+            low = n - len(at_full)
+            reason += f"; {low} of {n} observations at smaller resources (resource as an input)"
         if repeated is not None:
             reason = (
                 f"GP {label} proposed the configuration of pruned trial {repeated} again; "
@@ -462,6 +524,7 @@ class GPSampler(Sampler):
             "theta": [float(v) for v in post.hyper.theta],
             "fit_n": fit.fit_n,
             "trust_region": None if region is None else float(region.length),
+            "fidelity_top": None if fidelity is None else fidelity.top,
         }
         return Suggestion(out, reason=reason, meta=meta)
 
