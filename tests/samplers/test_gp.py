@@ -616,6 +616,26 @@ def test_without_early_stopped_trials_the_resource_is_not_modelled():
     assert a.meta["fidelity_top"] is None and a.params == b.params
 
 
+def test_trials_that_stopped_on_their_own_are_at_the_full_resource():
+    # An objective with its own early stopping (patience) completes at various steps: its
+    # final values are final, so nothing is at a smaller resource.
+    trials = [
+        _curve(i, x, (x - 0.3) ** 2, last=last)
+        for i, (x, last) in enumerate(((0.0, 27), (0.5, 9), (0.8, 3), (1.0, 27)))
+    ]
+    current = _running(4)
+    s = GPSampler(seed=0, n_startup_trials=4).sample(
+        _history([*trials, current]), current, LINE, np.random.default_rng(0)
+    )
+    assert s.meta["phase"] == "model" and s.meta["fidelity_top"] is None
+    # Launched by lineage at a smaller budget (a rung), a complete trial is at that rung.
+    trials[1] = dataclasses.replace(trials[1], budget=9)
+    s = GPSampler(seed=0, n_startup_trials=4).sample(
+        _history([*trials, current]), current, LINE, np.random.default_rng(0)
+    )
+    assert s.meta["fidelity_top"] == 27 and "at smaller resources" in s.reason
+
+
 def test_a_pruned_configuration_is_not_proposed_again():
     # The completed trials slope down towards x = 0, where trials get pruned: left out of the
     # model, the pruned point would be proposed again and again.

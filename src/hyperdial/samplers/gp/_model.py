@@ -177,6 +177,9 @@ class Fidelity:
 
     A trial whose last report was at step ``s`` has fidelity ``log(1 + s) / log(1 + top)``,
     where ``top`` is the last step of the longest COMPLETE trial: 0 at step 0, 1 at ``top``.
+    A COMPLETE trial is at fidelity 1 unless it was launched with a smaller budget (a rung
+    of a lineage scheduler): one that stopped on its own (e.g. early stopping with patience
+    in the objective) ended where it should.
     """
 
     name: str
@@ -188,8 +191,12 @@ class Fidelity:
         return min(math.log1p(max(step, 0)) / math.log1p(self.top), 1.0)
 
     def of(self, t: FrozenTrial) -> float:
-        """Return the fidelity of ``t``'s last report (1 without reports)."""
-        return self.at(max(t.intermediate)) if t.intermediate else 1.0
+        """Return the fidelity of ``t``'s final value or last report (see the class)."""
+        if not t.intermediate or (
+            t.state is TrialState.COMPLETE and (t.budget is None or t.budget >= self.top)
+        ):
+            return 1.0
+        return self.at(max(t.intermediate))
 
     def ladder(self) -> tuple[int, ...]:
         """Return the steps below ``top`` an observation is read at: ``top / 3**k``."""
@@ -213,11 +220,12 @@ def fidelity_of(history: History, name: str) -> Fidelity | None:
             top = max(top, max(t.intermediate))
     if top < 1:
         return None
+    fidelity = Fidelity(name, int(top), 0)
     low = 0
     for t in history.trials:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate:
-            low += max(t.intermediate) < top
-    return Fidelity(name, int(top), low) if low else None
+            low += fidelity.of(t) < 1.0
+    return dataclasses.replace(fidelity, n_low=low) if low else None
 
 
 def collect_fidelity(
