@@ -616,6 +616,16 @@ def test_without_early_stopped_trials_the_resource_is_not_modelled():
     assert a.meta["fidelity_top"] is None and a.params == b.params
 
 
+def test_values_reported_as_one_element_sequences_are_modelled():
+    trials = _slope_with_pruned_region()
+    trials[4] = dataclasses.replace(trials[4], intermediate={1: (3.5,), 3: (3.1,)})
+    current = _running(len(trials))
+    s = GPSampler(seed=0, n_startup_trials=4).sample(
+        _history([*trials, current]), current, LINE, np.random.default_rng(0)
+    )
+    assert s.meta["n_train"] == 26
+
+
 def test_trials_that_stopped_on_their_own_are_at_the_full_resource():
     # An objective with its own early stopping (patience) completes at various steps: its
     # final values are final, so nothing is at a smaller resource.

@@ -208,6 +208,13 @@ class Fidelity:
         return tuple(out)
 
 
+def _scalar(value: float | tuple[float, ...]) -> float:
+    """Return a reported value as one number (NaN, left out, if it holds several)."""
+    if isinstance(value, tuple):
+        return float(value[0]) if len(value) == 1 else math.nan
+    return float(value)
+
+
 def fidelity_of(history: History, name: str) -> Fidelity | None:
     """Return the fidelity of the history's trials, or ``None`` if there is no low fidelity.
 
@@ -249,7 +256,7 @@ def collect_fidelity(
         if t.state is TrialState.COMPLETE and t.values is not None:
             value = float(t.values[0])
         elif t.state is TrialState.PRUNED and t.intermediate:
-            value = float(t.intermediate[max(t.intermediate)])
+            value = _scalar(t.intermediate[max(t.intermediate)])
         else:
             continue
         points = [(fidelity.of(t), value)]
@@ -261,7 +268,7 @@ def collect_fidelity(
                 below = [s for s in steps if s <= level]
                 if below and below[-1] not in seen and below[-1] < last:
                     seen.add(below[-1])
-                    points.append((fidelity.at(below[-1]), float(t.intermediate[below[-1]])))
+                    points.append((fidelity.at(below[-1]), _scalar(t.intermediate[below[-1]])))
         for k, (u, v) in enumerate(points):
             row = enc.encode({**t.params, fidelity.name: u})
             if row is None or not math.isfinite(v):
