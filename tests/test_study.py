@@ -242,6 +242,28 @@ def test_enqueue_checks_values_against_the_known_space():
     assert len(study.trials) == 1
 
 
+def test_enqueue_reads_each_trial_a_bounded_number_of_times():
+    # Each enqueue checks values against the distributions seen so far; reading every trial
+    # (the queue included) on each call made queuing n configurations cost n^2 reads.
+    class Counting(MemoryStorage):
+        read = 0
+
+        def get_trials(self, study_id, states=None, min_number=0):
+            trials = super().get_trials(study_id, states, min_number)
+            Counting.read += len(trials)
+            return trials
+
+    study = hyperdial.create_study(storage=Counting())
+    study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=20)
+    Counting.read = 0
+    for i in range(300):
+        study.enqueue({"lr": 1e-3 + i * 1e-5})
+    assert Counting.read <= 2 * 320
+    with pytest.raises(InvalidValueError, match="parameter 'lr'.*got 5"):
+        study.enqueue({"lr": 5})  # still checked against the known space
+    assert [t.state for t in study.trials].count(TrialState.WAITING) == 300
+
+
 def test_enqueued_value_outside_the_objective_distribution_fails_the_trial():
     study = hyperdial.create_study()
     study.enqueue({"units": 1000})
