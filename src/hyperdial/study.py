@@ -284,8 +284,8 @@ class Study:
 
     # -------------------------------------------------------------------- history
     def _extend_cache(self, fresh: Sequence[FrozenTrial]) -> int:
-        """Append the finished trials that continue the cache's run of numbers (``fresh`` is
-        read from its end, ordered by number); return the cache's new length."""
+        """Append the finished trials that continue the cache's run of numbers (``fresh``:
+        trials numbered from the cache's length on, ordered by number); return its length."""
         for trial in fresh:
             if trial.number == len(self._cache) and trial.state.is_finished():
                 self._cache.append(trial)
