@@ -980,15 +980,25 @@ def render(
     labels = {m.key: m.label for m in methods}
     keys = [m.key for m in methods]
     seeds, full_trials, fraction = settings["seeds"], settings["full_trials"], settings["fraction"]
+    counts: dict[str, set[int]] = {}
+    for r in results:
+        counts.setdefault(r.task.method, set()).add(r.task.seed)
+    mixed = (
+        " at most (see the seeds per method below)"
+        if len({len(v) for v in counts.values()}) > 1
+        else ""
+    )
     out = [
         "## Multi-fidelity: early stopping at equal epochs",
         "",
         *info.lines(),
         "",
-        f"{seeds} seed(s) per method and problem. Every method trains until the epochs of all "
-        f"its trials (a pruned trial counts the epochs it trained; the trial running when the "
-        f"budget is spent stops there) reach the budget of random search with {full_trials} "
-        f"full-budget trials" + (f" times {fraction:g}" if fraction != 1 else "") + ". "
+        f"{seeds} seed(s) per method and problem{mixed}. Every method trains until the epochs "
+        f"of all its trials (a pruned trial counts the epochs it trained; the trial running "
+        f"when the budget is spent stops there) reach the budget of random search with "
+        f"{full_trials} full-budget trials"
+        + (f" times {fraction:g}" if fraction != 1 else "")
+        + ". "
         f"Minimum resource {MIN_RESOURCE} epoch, reduction factor {REDUCTION_FACTOR}, maximum "
         "resource as in the problem table. The hyperdial schedulers prune inside trials (prune "
         "mode, their default); AutoScheduler, create_study's default, picks its method and "
@@ -1009,6 +1019,11 @@ def render(
         "",
         "Methods: " + ", ".join(f"{m.label} (`{m.key}`)" for m in methods) + ".",
     ]
+    if mixed:  # merged runs with more seeds for some methods
+        out[-1] += " Seeds per method: " + ", ".join(
+            f"`{m.key}` {len(counts[m.key])}" for m in methods if m.key in counts
+        )
+        out[-1] += "; a method's cells are over its own seeds."
     if skipped:
         out += ["", "Not run: " + "; ".join(f"`{k}`: {v}" for k, v in skipped.items()) + "."]
     out += ["", "### Problems", ""]
@@ -1140,9 +1155,9 @@ def load_raw(
         info.environments += part.environments
         info.wall_s += part.wall_s
         info.jobs = max(info.jobs, part.jobs)
-        if settings and payload["settings"] != settings:
+        if settings and _comparable(payload["settings"]) != _comparable(settings):
             raise SystemExit(f"{path}: its settings differ ({payload['settings']} vs {settings})")
-        settings = payload["settings"]
+        settings = dict(payload["settings"])
         skipped.update(payload["skipped"])
         for d in payload["runs"]:
             r = _result_of(d)
@@ -1150,12 +1165,28 @@ def load_raw(
     results = list(runs.values())
     present = {r.task.method for r in results}
     skipped = {k: v for k, v in skipped.items() if k not in present}
+    per_cell: dict[tuple[str, str], int] = {}
+    for problem, method, _ in runs:
+        per_cell[(problem, method)] = per_cell.get((problem, method), 0) + 1
+    settings["seeds"] = max(per_cell.values(), default=settings.get("seeds", 0))
     return info, settings, skipped, results
+
+
+def _comparable(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the settings runs must share to be merged (the seeds may differ)."""
+    return {k: v for k, v in settings.items() if k != "seeds"}
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per method and problem")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds run are first-seed .. first-seed + seeds - 1 (default 0), e.g. to add "
+        "seeds to an earlier run and merge both with --from-raw",
+    )
     parser.add_argument(
         "--full-trials",
         type=int,
@@ -1199,6 +1230,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         args.output = DEFAULT_OUTPUT
     if args.seeds < 1 or args.full_trials < 1 or not 0 < args.budget_fraction <= 1:
         parser.error("--seeds and --full-trials must be >= 1, --budget-fraction in (0, 1]")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be >= 0")
     return args
 
 
@@ -1269,7 +1302,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         Task(p.name, m.key, seed, round(args.full_trials * args.budget_fraction * p.max_resource))
         for p in problems
         for m in chosen
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     results = run_all(tasks, args.jobs)
     info = RunInfo([_command(argv)], [env], time.perf_counter() - start, args.jobs)
