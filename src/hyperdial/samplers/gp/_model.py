@@ -184,7 +184,6 @@ class Fidelity:
 
     name: str
     top: int
-    n_low: int  # finished trials that stopped below ``top``
 
     def at(self, step: int) -> float:
         """Return the fidelity of a value reported at ``step``, in ``[0, 1]``."""
@@ -227,12 +226,12 @@ def fidelity_of(history: History, name: str) -> Fidelity | None:
             top = max(top, max(t.intermediate))
     if top < 1:
         return None
-    fidelity = Fidelity(name, int(top), 0)
-    low = 0
+    fidelity = Fidelity(name, int(top))
     for t in history.trials:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate:
-            low += fidelity.of(t) < 1.0
-    return dataclasses.replace(fidelity, n_low=low) if low else None
+            if fidelity.of(t) < 1.0:
+                return fidelity
+    return None
 
 
 def collect_fidelity(

@@ -330,25 +330,23 @@ class GPSampler(Sampler):
         n_design = len(data.y) + len(data.pending)
         if n_design < n_startup:
             n_design += _model.count_pruned(history, enc, rows)
-        needed = max(2, (n_startup + 1) // 2)
         fidelity = None
         if self.multi_fidelity is not False and len(data.y) >= 2:
             fidelity = _model.fidelity_of(history, _fidelity_name(space))
+        model_key, model_enc, model_data, model_known = key, enc, data, known
         if fidelity is not None:
             # Early-stopped trials are observations too: complete ones only decide when the
-            # design is over and anchor the incumbent.
-            key, enc = self._encoding(_with_fidelity(space, fidelity.name))
-            data = _model.collect_fidelity(history, trial, enc, fidelity)
-        if n_design < n_startup or len(data.y) < needed:
-            if fidelity is not None:
-                key, enc = self._encoding(space)
+            # design is over and anchor the incumbent; proposals are judged at full resource.
+            model_key, model_enc = self._encoding(_with_fidelity(space, fidelity.name))
+            model_data = _model.collect_fidelity(history, trial, model_enc, fidelity)
+            model_known = {**known, fidelity.name: 1.0}
+        if n_design < n_startup or len(model_data.y) < max(2, (n_startup + 1) // 2):
             return self._initial(history, trial, enc, known, n_design, n_startup, rng)
-        if fidelity is not None:
-            known = {**known, fidelity.name: 1.0}  # proposals are judged at the full resource
         with _model.single_threaded_blas():
             return self._model_step(
-                history, trial, enc, key, data, known, n_startup, rng, fidelity
-            )
+                history, trial, model_enc, model_key, model_data, model_known, n_startup, rng,
+                fidelity,
+            )  # fmt: skip
 
     def sample_one(
         self,
