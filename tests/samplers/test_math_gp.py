@@ -195,6 +195,46 @@ def test_kriging_believer_keeps_the_mean_and_shrinks_the_variance():
     assert var1[1] <= var0[1] + 1e-12
 
 
+def test_fantasies_condition_on_samples_of_the_pending_outcomes():
+    X, y, is_cat = _data()
+    hyper = gp.GPHyperparameters(np.array([0.3, 0.6, 1.0]), 1.0, 1e-4)
+    post = gp.condition(X, y, hyper, is_cat)
+    pending = np.array([[0.45, 0.55, 1.0], [0.47, 0.5, 1.0]])
+    normals = np.random.default_rng(0).standard_normal((4000, 2))
+    f = gp.fantasize(post, pending, normals)
+    mu, var = gp.predict(post, pending)
+    # The samples follow the joint predictive distribution (two close points: correlated).
+    np.testing.assert_allclose(f.outcomes.mean(axis=0), mu, atol=0.05 * np.sqrt(var).max())
+    np.testing.assert_allclose(f.outcomes.var(axis=0), var + 1e-4, rtol=0.1)
+    assert np.corrcoef(f.outcomes.T)[0, 1] > 0.5
+    # Each sample is observed: the mean at a pending row is (almost) its sampled outcome.
+    means, _ = gp.fantasy_mean(f, pending)
+    np.testing.assert_allclose(means.T, f.outcomes, atol=1e-2 * np.sqrt(var).max())
+    # On average over samples the mean is the believer's; the variance is the believer's.
+    near = np.array([[0.5, 0.5, 1.0], [0.9, 0.1, 2.0]])
+    believed = gp.add_points(post, pending, mu)
+    np.testing.assert_allclose(gp.fantasy_mean(f, near)[0].mean(axis=1),
+                               gp.predict(believed, near)[0], atol=0.05)  # fmt: skip
+    np.testing.assert_allclose(gp.predict(f.post, near)[1], gp.predict(believed, near)[1])
+
+
+def test_fantasy_mean_gradients_match_finite_differences():
+    X, y, is_cat = _data()
+    hyper = gp.GPHyperparameters(np.array([0.3, 0.6, 1.0]), 1.0, 1e-4, 0.2, 0.1)
+    post = gp.condition(X, y, hyper, is_cat)
+    f = gp.fantasize(post, np.array([[0.45, 0.55, 1.0]]), np.array([[-1.0], [0.5], [2.0]]))
+    x = np.array([[0.3, 0.7, 1.0], [0.6, 0.2, 0.0]])
+    mean, grad = gp.fantasy_mean(f, x, with_grad=True)
+    assert grad is not None and grad.shape == (2, 3, 3)
+    eps = 1e-6
+    for j in (0, 1):  # column 2 is categorical: no gradient
+        step = np.zeros(3)
+        step[j] = eps
+        num = (gp.fantasy_mean(f, x + step)[0] - gp.fantasy_mean(f, x - step)[0]) / (2 * eps)
+        np.testing.assert_allclose(grad[:, :, j], num, rtol=1e-4, atol=1e-6)
+    assert np.all(grad[:, :, 2] == 0.0)
+
+
 def test_fit_finds_the_irrelevant_dimension():
     rng = np.random.default_rng(3)
     X = rng.random((30, 2))

@@ -50,6 +50,7 @@ from hyperdial.samplers._math.kernels import (
 )
 
 __all__ = [
+    "Fantasies",
     "GPHyperparameters",
     "GPPosterior",
     "HyperPrior",
@@ -58,6 +59,8 @@ __all__ = [
     "condition",
     "covariance",
     "default_theta",
+    "fantasize",
+    "fantasy_mean",
     "extend_cholesky",
     "fit_hyperparameters",
     "neg_log_posterior",
@@ -398,3 +401,58 @@ def predict(
     # d/dx of lin |z|^2 + sq |z^2|^2 with dz/dx = 2
     dprior[:, ~is_cat] = 4.0 * h.trend_lin * z + 8.0 * h.trend_sq * z2 * z
     return mean, var, dmean, dvar + dprior
+
+
+@dataclass(frozen=True)
+class Fantasies:
+    """A GP conditioned on its data and on sampled outcomes of pending rows.
+
+    ``post`` holds every row (observed, then pending) and its factor; column ``s`` of
+    ``alphas`` is ``(K + noise I)^-1`` times the outputs with the ``s``-th sample at the pending
+    rows. The posterior variance does not depend on the sampled outcomes, so one factor serves
+    every sample, and only the means differ.
+    """
+
+    post: GPPosterior
+    alphas: np.ndarray  # (n + p, S)
+    outcomes: np.ndarray  # (S, p): the sampled observations of the pending rows
+
+
+def fantasize(post: GPPosterior, pending: np.ndarray, normals: np.ndarray) -> Fantasies:
+    """Return the GP conditioned on ``S`` joint posterior samples of ``pending`` outcomes.
+
+    Each sample draws the pending observations ``y_p = f(pending) + eps`` from their joint
+    predictive distribution, using the standard normals ``normals`` of shape ``(S, p)``
+    (the samples of Snoek, Larochelle and Adams, 2012, "Practical Bayesian Optimization of
+    Machine Learning Algorithms", arXiv:1206.2944, section 3.3).
+    """
+    h = post.hyper
+    k = covariance(pending, post.X, h, post.is_cat)  # (p, n)
+    mu = k @ post.alpha
+    v = scipy.linalg.solve_triangular(post.L, k.T, lower=True, check_finite=False)
+    cov = covariance(pending, pending, h, post.is_cat) - v.T @ v
+    cov = 0.5 * (cov + cov.T)
+    cov[np.diag_indices_from(cov)] += h.noise_var
+    outcomes = mu[None, :] + normals @ cholesky(cov).T
+    aug = add_points(post, pending, mu)
+    Y = np.concatenate([np.repeat(post.y[:, None], len(outcomes), axis=1), outcomes.T])
+    alphas = scipy.linalg.cho_solve((aug.L, True), Y, check_finite=False)
+    return Fantasies(aug, alphas, outcomes)
+
+
+def fantasy_mean(
+    f: Fantasies, x: np.ndarray, *, with_grad: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the posterior means ``(B, S)`` at rows ``x`` under each sample, and if asked
+    their gradients ``(B, S, d)``."""
+    post = f.post
+    h = post.hyper
+    mean = covariance(x, post.X, h, post.is_cat) @ f.alphas
+    if not with_grad:
+        return mean, None
+    grads = np.empty((*mean.shape, x.shape[1]))
+    for s in range(f.alphas.shape[1]):
+        a = f.alphas[:, s]
+        grads[:, s] = kernel_grad_x(x, post.X, h.lengthscales, h.signal_var, post.is_cat, a)
+        grads[:, s] += trend_grad_x(x, post.X, h.trend_lin, h.trend_sq, post.is_cat, a[None, :])
+    return mean, grads

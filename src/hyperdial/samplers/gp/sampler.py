@@ -15,7 +15,14 @@ from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers._infer import conditional_space
 from hyperdial.samplers._math.acquisition import log_ei, lower_confidence_bound
-from hyperdial.samplers._math.gp import GPPosterior, add_points, predict
+from hyperdial.samplers._math.gp import (
+    Fantasies,
+    GPPosterior,
+    add_points,
+    fantasize,
+    fantasy_mean,
+    predict,
+)
 from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.samplers.gp import _model, _trust_region
 from hyperdial.samplers.gp._encoding import Encoding
@@ -33,6 +40,7 @@ _OWNER = "GPSampler"
 _ACQUISITIONS = ("logei", "ucb")
 _TRUST_REGION_DIM = 20  # above this many parameters the trust region is on by default
 _CAT_PRIOR_DISTANCE = 1.0 / 3.0  # a non-default choice weighs like this distance in the cube
+_FANTASIES = 32  # samples of the running trials' outcomes that log-EI averages over
 
 
 def _pruned_with(history: History, params: Mapping[str, ParamValue]) -> int | None:
@@ -103,8 +111,13 @@ class GPSampler(Sampler):
       column per condition tells the kernel which parameters exist; only active parameters
       are proposed. In define-by-run studies the conditions are inferred from the trials
       (which parameters occur with which values of the others), so every branch is modelled.
-    * **Parallel workers**: RUNNING trials are added to the model at their predicted mean
-      (the kriging believer), which removes the improvement expected near them.
+    * **Parallel workers**: the outcomes of RUNNING trials are unknown, so log-EI is averaged
+      over 32 joint samples of them from the model, each sample conditioning the GP and
+      setting its own incumbent (Snoek et al., 2012, section 3.3; the asynchronous form of
+      the multi-point EI of Ginsbourger, Le Riche and Carraro, 2010, "Kriging Is Well-Suited
+      to Parallelize Optimization"). Near a running trial likely to improve, little is left
+      to gain; near one that may fail, much is. The UCB acquisition, which has no
+      incumbent, counts running trials at their predicted mean (the kriging believer).
     * **Early-stopped trials** (multi-fidelity): once trials stop at different resources
       (pruned, or complete at smaller budgets), the resource becomes an input of the model,
       ``u = log(1 + step) / log(1 + top)`` for a trial's last reported step, ``top`` the
@@ -433,7 +446,27 @@ class GPSampler(Sampler):
         best = int(at_full[int(np.argmin(scores))])
         incumbent = float(np.min(scores))
         incumbent_running = False
-        if len(data.pending):
+        fantasies: Fantasies | None = None
+        incumbents: np.ndarray | None = None
+        pending_beats: float | None = None
+        if len(data.pending) and self.acquisition == "logei":
+            # Expected improvement averaged over joint samples of the running trials'
+            # outcomes, each sample with its own incumbent (the best of the observed and the
+            # sampled values): where a running trial may well improve, a proposal next to it
+            # is worth little, but where it may not, the neighbourhood keeps its value.
+            normals = rng.standard_normal((_FANTASIES, len(data.pending)))
+            fantasies = fantasize(post, data.pending, normals)
+            post = fantasies.post
+            if self.deterministic_objective:
+                sampled = fantasies.outcomes.min(axis=1)
+                observed = np.full(len(sampled), incumbent)
+            else:
+                means = fantasy_mean(fantasies, np.vstack([data.X[at_full], data.pending]))[0]
+                sampled = means[len(at_full) :].min(axis=0)
+                observed = means[: len(at_full)].min(axis=0)
+            incumbents = np.minimum(sampled, observed)
+            pending_beats = float(np.mean(sampled < incumbent))
+        elif len(data.pending):
             believed = predict(post, data.pending)[0]
             post = add_points(post, data.pending, believed)
             # Believed values count as observed ones: a running point predicted to beat the
@@ -449,7 +482,7 @@ class GPSampler(Sampler):
             if name in known and enc.dists[i].contains(known[name]):
                 base[i] = enc.encode_value(i, known[name])
                 frozen[i] = True
-        acq = self._acquisition(post, enc, incumbent, n)
+        acq = self._acquisition(post, enc, incumbent, n, fantasies, incumbents)
         lower, upper = np.zeros(enc.n_params), np.ones(enc.n_params)
         center = None
         region = None
@@ -498,6 +531,13 @@ class GPSampler(Sampler):
             f"GP {label}: predicted {m_obj:.4g} ± {sd_obj:.3g}, vs incumbent {inc_obj:.4g} "
             f"({source}); acq {value:.3g}"
         )
+        if incumbents is not None:
+            k = len(data.pending)
+            reason += (
+                f"; EI averaged over {len(incumbents)} samples of the outcome{'s' * (k > 1)} of "
+                f"{k} running trial{'s' * (k > 1)}, {pending_beats:.0%} of them better than the "
+                "incumbent"
+            )
         if region is not None:
             reason += f"; trust region {region.length:.3g}"
         if fidelity is not None:
@@ -518,6 +558,7 @@ class GPSampler(Sampler):
             "incumbent_trial": inc_trial,
             "n_train": n,
             "n_pending": len(data.pending),
+            "pending_beats_incumbent": pending_beats,
             "space": key,
             "theta": [float(v) for v in post.hyper.theta],
             "fit_n": fit.fit_n,
@@ -526,7 +567,15 @@ class GPSampler(Sampler):
         }
         return Suggestion(out, reason=reason, meta=meta)
 
-    def _acquisition(self, post: GPPosterior, enc: Encoding, incumbent: float, n: int):  # noqa: ANN202
+    def _acquisition(  # noqa: ANN202
+        self,
+        post: GPPosterior,
+        enc: Encoding,
+        incumbent: float,
+        n: int,
+        fantasies: Fantasies | None = None,
+        incumbents: np.ndarray | None = None,
+    ):
         prior_cols, prior_centres, prior_cat = [], [], []
         if self.prior_weight > 0:
             for i, dist in enumerate(enc.dists):
@@ -549,13 +598,29 @@ class GPSampler(Sampler):
             else:
                 mean, var = predict(post, X)
             std = np.sqrt(var)
-            if use_ei:
-                value, d_mean, d_std = log_ei(mean, std, incumbent)
-            else:
-                value, d_mean, d_std = lower_confidence_bound(mean, std, kappa)
             grad = None
-            if with_grad:
-                grad = d_mean[:, None] * dmean + (d_std / (2.0 * std))[:, None] * dvar
+            if fantasies is not None:
+                # log of the mean EI over the samples: a log-sum-exp, whose gradient weighs
+                # each sample's by its share of the sum.
+                means, dmeans = fantasy_mean(fantasies, X, with_grad=with_grad)
+                logs, d_mean, d_std = log_ei(means, std[:, None], incumbents[None, :])
+                top = logs.max(axis=1, keepdims=True)
+                top = np.where(np.isfinite(top), top, 0.0)
+                w = np.exp(logs - top)
+                total = w.sum(axis=1)
+                value = top[:, 0] + np.log(total) - math.log(logs.shape[1])
+                if with_grad:
+                    w /= total[:, None]
+                    gm = np.einsum("bs,bs,bsd->bd", w, d_mean, dmeans)
+                    gs = (w * d_std).sum(axis=1) / (2.0 * std)
+                    grad = gm + gs[:, None] * dvar
+            else:
+                if use_ei:
+                    value, d_mean, d_std = log_ei(mean, std, incumbent)
+                else:
+                    value, d_mean, d_std = lower_confidence_bound(mean, std, kappa)
+                if with_grad:
+                    grad = d_mean[:, None] * dmean + (d_std / (2.0 * std))[:, None] * dvar
             if len(cols):
                 act = enc.active(X)[:, cols] if enc.indicator else True
                 diff = X[:, cols] - centres
