@@ -9,10 +9,12 @@ Three measurements, hyperdial and Optuna in the same run on the same database se
 * **Zero-cost objective** (the same draws, no sleep), random search in both tools: trials per
   second with the same worker counts, i.e. what the storage sustains.
 * **Parallel BO**: hyperdial's ``GPSampler`` and ``AutoSampler`` on Branin and Hartmann-6 with 4
-  threads (the objective sleeps a seeded random 0.02-0.08 s, so completions interleave) against
-  1 worker, at the same number of trials (default ten per dimension: 20 on Branin, 60 on
-  Hartmann-6; 100 seeds, as a few seeds far from the optimum decide the mean): normalised
-  regret, mean and standard error over seeds, with medians and geometric means.
+  asynchronous workers, simulated with ask/tell on a virtual clock (a trial lasts a seeded
+  random 0.5-1.5 units, so every suggestion is made with 3 trials running and completions
+  interleave; runs repeat exactly), against 1 worker, at the same number of trials
+  (default ten per dimension: 20 on Branin, 60 on Hartmann-6; 100 seeds, as a few seeds far
+  from the optimum decide the mean): normalised regret, mean and standard error over seeds,
+  with medians and geometric means.
 
 Every throughput case (one tool, one objective, one worker count) gets a fresh PostgreSQL
 database (``--skip-postgres``: a fresh SQLite file); the tools never share one, since both name
@@ -33,8 +35,10 @@ The run rewrites its section of ``--output`` (default ``docs/benchmarks-parallel
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import dataclasses
+import heapq
 import importlib
 import json
 import math
@@ -81,7 +85,7 @@ BO_SAMPLERS = (  # key, class name, modules to look in, label
     ("hd-auto", "AutoSampler", ("hyperdial.samplers", "hyperdial.samplers.auto"), "hd Auto"),
 )
 GMEAN_FLOOR = 1e-9  # regrets below this count as this in the geometric mean
-BO_DELAY_S = (0.02, 0.08)  # the BO objective sleeps a seeded uniform time in this range
+BO_DURATION = (0.5, 1.5)  # a BO trial lasts a seeded uniform time in this range (virtual clock)
 # The issue's targets.
 TARGET_SPEEDUP = 0.9  # sleeping objective: speedup >= 0.9 x the worker count
 TARGET_STORAGE = 5.0  # zero-cost objective: hyperdial >= 5 x Optuna's trials/s
@@ -446,24 +450,36 @@ def bo_trials(problem: str, fixed: int | None) -> int:
 
 
 def run_bo(run: BORun, cls: type) -> BORun:
-    """Optimise ``run.problem`` in memory with ``run.workers`` threads; record every value."""
+    """Optimise ``run.problem`` in memory with ``run.workers`` simulated workers.
+
+    Asynchronous workers are simulated with ask/tell on a virtual clock: each trial lasts a
+    seeded uniform ``BO_DURATION``; whenever a worker is free it asks for a trial (the value
+    is computed then, but told only when the trial's time is up), and the trial that ends
+    first is told first. So after the first ``workers`` trials, every suggestion is made with
+    ``workers - 1`` trials running, as in a real study whose objective outlasts the sampler,
+    and the run is exactly reproducible. ``wall_s`` is the time spent in the run (sampler
+    and bookkeeping; the objective costs nothing).
+    """
     import hyperdial
 
     problem = get_problem(run.problem)
-    low, high = BO_DELAY_S
-
-    def objective(trial: Any) -> float:
-        value = problem.define(trial)
-        time.sleep(np.random.default_rng([run.seed, trial.number, 7]).uniform(low, high))
-        return value
-
+    low, high = BO_DURATION
     start = time.perf_counter()
     with _one_thread(), _collect_notes() as notes:
         try:
             study = hyperdial.create_study(sampler=cls(seed=run.seed), seed=run.seed)
-            study.optimize(
-                objective, n_trials=run.n_trials, n_jobs=run.workers, show_progress_bar=False
-            )
+            running: list[tuple[float, int, Any, float]] = []  # (end, number, trial, value)
+            clock, started = 0.0, 0
+            while started < run.n_trials or running:
+                while started < run.n_trials and len(running) < run.workers:
+                    trial = study.ask()
+                    value = problem.define(trial)
+                    rng = np.random.default_rng([run.seed, trial.number, 7])
+                    duration = rng.uniform(low, high)
+                    heapq.heappush(running, (clock + duration, trial.number, trial, value))
+                    started += 1
+                clock, _, trial, value = heapq.heappop(running)
+                study.tell(trial, value)
             complete = hyperdial.TrialState.COMPLETE
             run.values = [
                 float(t.value) if t.state == complete and t.value is not None else math.nan
@@ -474,6 +490,23 @@ def run_bo(run: BORun, cls: type) -> BORun:
     run.wall_s = time.perf_counter() - start
     run.notes = list(notes.seen)
     return run
+
+
+def _bo_job(run: BORun) -> BORun:
+    return run_bo(run, bo_samplers()[0][run.sampler][1])
+
+
+def run_bo_all(runs: list[BORun], jobs: int) -> Iterator[BORun]:
+    """Run ``runs`` in ``jobs`` spawned processes, updating them in place; yield each done."""
+    if jobs <= 1:
+        for run in runs:
+            yield _bo_job(run)
+        return
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_bo_job, run): i for i, run in enumerate(runs)}
+        for future in concurrent.futures.as_completed(futures):
+            runs[futures[future]] = future.result()
+            yield runs[futures[future]]
 
 
 def final_regret(run: BORun) -> float | None:
@@ -680,15 +713,19 @@ def render(
         each = ", ".join(f"{n} on {p}" for p, n in by_problem.items())
     else:
         n_text = each = f"{n_bo} trials"
-    low, high = BO_DELAY_S
+    low, high = BO_DURATION
     out += [
         "",
         f"### Parallel BO: {n_par} workers against 1, {n_text}",
         "",
-        f"hyperdial in memory, {n_par} threads (`n_jobs={n_par}`) against 1, "
-        f"{settings['seeds']} seed(s), {each}; the objective sleeps a seeded "
-        f"uniform {low:g}-{high:g} s after evaluating, so parallel trials finish out of order "
-        "(the order still depends on thread timing, so parallel runs do not repeat exactly). "
+        f"hyperdial in memory, {n_par} asynchronous workers against 1, "
+        f"{settings['seeds']} seed(s), {each}. The workers are simulated on a virtual clock "
+        f"with ask/tell: a trial lasts a seeded uniform {low:g}-{high:g} time units, a free "
+        "worker asks at once, and trials are told in the order they end; so every suggestion "
+        f"after the first {n_par} is made with {n_par - 1} trials running (as when the "
+        "objective outlasts the sampler), and every run repeats exactly. "
+        "Wall s is the time a run took (sampler and study; the objective costs nothing; "
+        f"{settings.get('bo_jobs', 1)} run(s) at a time). "
         "Normalised regret of the best of all trials, `(best - f*) / (f_ref - f*)` clipped to "
         "[0, 1] as in `samplers.py`: mean ± standard error over seeds; lower is better. "
         "Ratio = mean parallel regret / mean sequential regret (the target's); the ± shows "
@@ -897,7 +934,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
             "problem)"
         ),
     )
-    parser.add_argument("--bo-workers", type=int, default=4, help="parallel BO threads")
+    parser.add_argument(
+        "--bo-workers", type=int, default=4, help="parallel BO: simulated workers (default 4)"
+    )
+    parser.add_argument(
+        "--bo-jobs", type=int, default=2, help="parallel BO: runs at a time, in processes"
+    )
     parser.add_argument(
         "--skip-postgres", action="store_true", help="use SQLite files instead of PostgreSQL"
     )
@@ -927,7 +969,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     args.seeds = args.seeds or 100
     if args.output is None and not args.quick:
         args.output = DEFAULT_OUTPUT
-    for name in ("trials", "zero_trials", "seeds", "bo_trials", "bo_workers"):
+    for name in ("trials", "zero_trials", "seeds", "bo_trials", "bo_workers", "bo_jobs"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -971,8 +1013,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         for seed in range(args.seeds)
         for k in (1, args.bo_workers)
     ]
-    for i, run in enumerate(runs, 1):
-        run_bo(run, found[run.sampler][1])
+    for i, run in enumerate(run_bo_all(runs, args.bo_jobs), 1):
         status = f"ERROR {run.error}" if run.error else f"regret {final_regret(run):.3g}"
         _log(
             f"[{i}/{len(runs)} BO, {(time.perf_counter() - start) / 60:.1f} min] {run.problem} "
@@ -989,6 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         "bo_trials": args.bo_trials,
         "bo_trials_by_problem": {p: bo_trials(p, args.bo_trials) for p in BO_PROBLEMS},
         "bo_workers": args.bo_workers,
+        "bo_jobs": args.bo_jobs,
         "bo_problems": list(BO_PROBLEMS),
         "bo_labels": {k: label for k, (label, _) in found.items()},
     }
