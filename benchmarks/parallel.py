@@ -428,6 +428,7 @@ class BORun:
     values: list[float] = field(default_factory=list)  # by trial number (NaN if not complete)
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    running: float | None = None  # trials running per model-based suggestion, on average
     error: str | None = None
 
 
@@ -481,6 +482,9 @@ def run_bo(run: BORun, cls: type) -> BORun:
                 clock, _, trial, value = heapq.heappop(running)
                 study.tell(trial, value)
             complete = hyperdial.TrialState.COMPLETE
+            pending = [t.sampler_meta.get("n_pending") for t in study.trials]
+            pending = [k for k in pending if isinstance(k, int)]
+            run.running = float(np.mean(pending)) if pending else None
             run.values = [
                 float(t.value) if t.state == complete and t.value is not None else math.nan
                 for t in sorted(study.trials, key=lambda t: t.number)
@@ -724,8 +728,9 @@ def render(
         "worker asks at once, and trials are told in the order they end; so every suggestion "
         f"after the first {n_par} is made with {n_par - 1} trials running (as when the "
         "objective outlasts the sampler), and every run repeats exactly. "
-        "Wall s is the time a run took (sampler and study; the objective costs nothing; "
-        f"{settings.get('bo_jobs', 1)} run(s) at a time). "
+        "*Running per suggestion*: trials running when the model made a suggestion, mean "
+        f"over the {n_par}-worker runs. Wall s is the time a run took (sampler and study; "
+        f"the objective costs nothing; {settings.get('bo_jobs', 1)} run(s) at a time). "
         "Normalised regret of the best of all trials, `(best - f*) / (f_ref - f*)` clipped to "
         "[0, 1] as in `samplers.py`: mean ± standard error over seeds; lower is better. "
         "Ratio = mean parallel regret / mean sequential regret (the target's); the ± shows "
@@ -745,6 +750,7 @@ def render(
         "geometric mean",
         "wall s, 1 worker",
         f"wall s, {n_par} workers",
+        "running per suggestion",
     ]
     rows = []
     for problem in settings["bo_problems"]:
@@ -762,6 +768,7 @@ def render(
                     _pair(seq, par, "gmean"),
                     f"{seq_wall.mean:.1f}" if seq_wall else "—",
                     f"{par_wall.mean:.1f}" if par_wall else "—",
+                    _running(runs, problem, key, n_par),
                 ]
             )
     out.append(_table(header, rows))
@@ -771,6 +778,16 @@ def render(
     out += [f"- {line}" for line in targets(by, stats, settings)]
     out += _notes(cases, runs)
     return "\n".join(out) + "\n"
+
+
+def _running(runs: Sequence[BORun], problem: str, key: str, k: int) -> str:
+    """Return the mean number of trials running when the model suggested, with ``k`` workers."""
+    xs = [
+        r.running
+        for r in runs
+        if (r.problem, r.sampler, r.workers) == (problem, key, k) and r.running is not None
+    ]
+    return f"{np.mean(xs):.2f}" if xs else "—"
 
 
 def _pair(seq: Stat | None, par: Stat | None, what: str) -> str:

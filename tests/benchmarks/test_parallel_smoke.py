@@ -59,3 +59,7 @@ def test_quick_mode_writes_the_tables(tmp_path):
     for r in bo:
         assert r["error"] is None and r["regret"] is not None, r
         assert len(r["values"]) == r["n_trials"]
+    # The simulated workers: every model-based suggestion of a 4-worker run is made with
+    # three trials running (Branin's design is 5 trials of the 10, Hartmann-6's all of them).
+    modelled = {(r["problem"], r["workers"]): r["running"] for r in bo if r["running"] is not None}
+    assert modelled == {("branin", 1): 0.0, ("branin", 4): 3.0}
