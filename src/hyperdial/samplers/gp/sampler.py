@@ -116,8 +116,11 @@ class GPSampler(Sampler):
       setting its own incumbent (Snoek et al., 2012, section 3.3; the asynchronous form of
       the multi-point EI of Ginsbourger, Le Riche and Carraro, 2010, "Kriging Is Well-Suited
       to Parallelize Optimization"). Near a running trial likely to improve, little is left
-      to gain; near one that may fail, much is. The UCB acquisition, which has no
-      incumbent, counts running trials at their predicted mean (the kriging believer).
+      to gain; near one that may fail, much is. This is the multi-point EI of the new point
+      and the running ones together, up to a term the new point does not change, estimated
+      with common random numbers so that it is smooth in the new point. The UCB acquisition,
+      which has no incumbent, counts running trials at their predicted mean (the kriging
+      believer).
     * **Early-stopped trials** (multi-fidelity): once trials stop at different resources
       (pruned, or complete at smaller budgets), the resource becomes an input of the model,
       ``u = log(1 + step) / log(1 + top)`` for a trial's last reported step, ``top`` the
