@@ -373,9 +373,17 @@ def add_points(post: GPPosterior, Xnew: np.ndarray, ynew: np.ndarray) -> GPPoste
 
 
 def predict(
-    post: GPPosterior, x: np.ndarray, *, with_grad: bool = False
+    post: GPPosterior,
+    x: np.ndarray,
+    *,
+    with_grad: bool = False,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Return the latent mean and variance at rows ``x`` and, if asked, their gradients.
+
+    ``weights`` (``(n, S)``, e.g. :attr:`Fantasies.alphas`) replaces ``post.alpha``: the
+    means are then ``(B, S)``, one column per set of outputs, and their gradients
+    ``(B, S, d)``; the variance is the same for every set.
 
     Returns:
         ``(mean, var)`` of shape ``(B,)``, or ``(mean, var, dmean, dvar)`` with gradients of
@@ -383,7 +391,7 @@ def predict(
     """
     h, X, is_cat = post.hyper, post.X, post.is_cat
     k = covariance(x, X, h, is_cat)  # (B, n)
-    mean = k @ post.alpha
+    mean = k @ (post.alpha if weights is None else weights)
     v = scipy.linalg.solve_triangular(post.L, k.T, lower=True, check_finite=False)
     z = trend_features(x, is_cat)
     z2 = z * z
@@ -392,15 +400,33 @@ def predict(
     if not with_grad:
         return mean, var
     beta = scipy.linalg.solve_triangular(post.L.T, v, lower=False, check_finite=False).T
-    alpha = post.alpha[None, :]
-    dmean = kernel_grad_x(x, X, h.lengthscales, h.signal_var, is_cat, post.alpha)
-    dmean += trend_grad_x(x, X, h.trend_lin, h.trend_sq, is_cat, alpha)
+    if weights is None:
+        dmean = kernel_grad_x(x, X, h.lengthscales, h.signal_var, is_cat, post.alpha)
+        dmean += trend_grad_x(x, X, h.trend_lin, h.trend_sq, is_cat, post.alpha[None, :])
+    else:
+        dmean = _mean_grads(x, post, weights)
     dvar = -2.0 * kernel_grad_x(x, X, h.lengthscales, h.signal_var, is_cat, beta)
     dvar -= 2.0 * trend_grad_x(x, X, h.trend_lin, h.trend_sq, is_cat, beta)
     dprior = np.zeros_like(x)
     # d/dx of lin |z|^2 + sq |z^2|^2 with dz/dx = 2
     dprior[:, ~is_cat] = 4.0 * h.trend_lin * z + 8.0 * h.trend_sq * z2 * z
     return mean, var, dmean, dvar + dprior
+
+
+def _mean_grads(x: np.ndarray, post: GPPosterior, A: np.ndarray) -> np.ndarray:
+    """Return ``d (k(x, X) @ A) / dx`` for every column of ``A`` at once, ``(B, S, d)``:
+    :func:`kernel_grad_x` and :func:`trend_grad_x` with one weight column per set."""
+    h, X, is_cat = post.hyper, post.X, post.is_cat
+    G = h.signal_var * matern52_grad(scaled_sqdist(x, X, h.lengthscales, is_cat))  # (B, n)
+    grads = 2.0 * (x[:, None, :] * (G @ A)[:, :, None] - np.einsum("bn,ns,nd->bsd", G, A, X))
+    grads /= h.lengthscales**2
+    grads[:, :, is_cat] = 0.0
+    z, Z = trend_features(x, is_cat), trend_features(X, is_cat)
+    lin, sq = A.T @ Z, A.T @ (Z * Z)  # (S, dz)
+    grads[:, :, ~is_cat] += 2.0 * (
+        h.trend_lin * lin[None] + 2.0 * h.trend_sq * z[:, None] * sq[None]
+    )
+    return grads
 
 
 @dataclass(frozen=True)
@@ -444,22 +470,8 @@ def fantasy_mean(
     f: Fantasies, x: np.ndarray, *, with_grad: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Return the posterior means ``(B, S)`` at rows ``x`` under each sample, and if asked
-    their gradients ``(B, S, d)``."""
+    their gradients ``(B, S, d)`` (:func:`predict` with ``weights`` gives both with the
+    variance)."""
     post = f.post
-    h, X, is_cat, A = post.hyper, post.X, post.is_cat, f.alphas
-    r2 = scaled_sqdist(x, X, h.lengthscales, is_cat)
-    mean = (h.signal_var * matern52(r2) + trend_kernel(x, X, h.trend_lin, h.trend_sq, is_cat)) @ A
-    if not with_grad:
-        return mean, None
-    # Every sample at once: kernel_grad_x and trend_grad_x with one weight column per sample.
-    G = h.signal_var * matern52_grad(r2)  # (B, n)
-    GA = G @ A  # (B, S)
-    grads = 2.0 * (x[:, None, :] * GA[:, :, None] - np.einsum("bn,ns,nd->bsd", G, A, X))
-    grads /= h.lengthscales**2
-    grads[:, :, is_cat] = 0.0
-    z, Z = trend_features(x, is_cat), trend_features(X, is_cat)
-    lin, sq = A.T @ Z, A.T @ (Z * Z)  # (S, dz)
-    grads[:, :, ~is_cat] += 2.0 * (
-        h.trend_lin * lin[None] + 2.0 * h.trend_sq * z[:, None] * sq[None]
-    )
-    return mean, grads
+    mean = covariance(x, post.X, post.hyper, post.is_cat) @ f.alphas
+    return mean, (_mean_grads(x, post, f.alphas) if with_grad else None)

@@ -594,19 +594,19 @@ class GPSampler(Sampler):
         cat_penalty = 0.5 * _CAT_PRIOR_DISTANCE**2 * inv_w2
         use_ei = self.acquisition == "logei"
         kappa = math.sqrt(0.2 * enc.dim * math.log(2.0 * max(n, 1)))
+        weights = None if fantasies is None else fantasies.alphas
 
         def acq(X: np.ndarray, with_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
             if with_grad:
-                mean, var, dmean, dvar = predict(post, X, with_grad=True)
+                mean, var, dmean, dvar = predict(post, X, with_grad=True, weights=weights)
             else:
-                mean, var = predict(post, X)
+                mean, var = predict(post, X, weights=weights)
             std = np.sqrt(var)
             grad = None
             if fantasies is not None:
-                # log of the mean EI over the samples: a log-sum-exp, whose gradient weighs
-                # each sample's by its share of the sum.
-                means, dmeans = fantasy_mean(fantasies, X, with_grad=with_grad)
-                logs, d_mean, d_std = log_ei(means, std[:, None], incumbents[None, :])
+                # log of the mean EI over the samples (a column of ``mean`` each): a
+                # log-sum-exp, whose gradient weighs each sample's by its share of the sum.
+                logs, d_mean, d_std = log_ei(mean, std[:, None], incumbents[None, :])
                 top = logs.max(axis=1, keepdims=True)
                 top = np.where(np.isfinite(top), top, 0.0)
                 w = np.exp(logs - top)
@@ -614,7 +614,7 @@ class GPSampler(Sampler):
                 value = top[:, 0] + np.log(total) - math.log(logs.shape[1])
                 if with_grad:
                     w /= total[:, None]
-                    gm = np.einsum("bs,bs,bsd->bd", w, d_mean, dmeans)
+                    gm = np.einsum("bs,bs,bsd->bd", w, d_mean, dmean)
                     gs = (w * d_std).sum(axis=1) / (2.0 * std)
                     grad = gm + gs[:, None] * dvar
             else:
