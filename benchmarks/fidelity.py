@@ -21,7 +21,7 @@ never an unpinned one); without torch the MLP problems are skipped.
 Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/fidelity.py --seeds 5
-    python benchmarks/fidelity.py --quick   # 2 seeds, 10% budget, synthetic only; prints only
+    python benchmarks/fidelity.py --quick   # 2 seeds, 5% budget, synthetic only; prints only
 
 The run rewrites its section of ``--output`` (default ``docs/benchmarks-fidelity.md``).
 """
@@ -1203,7 +1203,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--problems", default="", help="comma-separated names (default: all)")
     parser.add_argument("--methods", default="", help="comma-separated keys (default: all)")
     parser.add_argument(
-        "--quick", action="store_true", help="2 seeds, 10%% budget, synthetic only (seconds)"
+        "--quick", action="store_true", help="2 seeds, 5%% budget, synthetic only (seconds)"
     )
     parser.add_argument(
         "--output",
@@ -1224,7 +1224,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds = min(args.seeds, 2)
-        args.budget_fraction = min(args.budget_fraction, 0.1)
+        args.budget_fraction = min(args.budget_fraction, 0.05)
         args.problems = args.problems or ",".join(QUICK_PROBLEMS)
     if args.output is None and not args.quick:
         args.output = DEFAULT_OUTPUT

@@ -53,7 +53,7 @@ def test_quick_mode_writes_a_row_for_every_method(tmp_path, fidelity):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, str(BENCHMARKS / "fidelity.py"), "--quick", "--output", str(out)]
     proc = subprocess.run(
-        [*cmd, "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=120
+        [*cmd, "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = out.read_text()
@@ -74,7 +74,7 @@ def test_quick_mode_writes_a_row_for_every_method(tmp_path, fidelity):
         assert r["error"] is None
         assert r["epochs"] == r["task"]["budget"] == sum(r["epochs_by_trial"])
     baseline = [r for r in runs if r["task"]["method"] == "random-full"]
-    assert all(len(r["full"]) == r["trials"] == 10 for r in baseline)  # 10% of 100 trials
+    assert all(len(r["full"]) == r["trials"] == 5 for r in baseline)  # 5% of 100 trials
     # Re-rendering the saved runs gives the same tables (--output: never the docs' default).
     again = fidelity.main(["--from-raw", str(raw), "--output", str(tmp_path / "again.md")])
     assert again.split("### Problems")[1] == report.split("### Problems")[1].split("<!--")[0]
