@@ -25,7 +25,7 @@ def test_quick_mode_writes_the_tables(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, str(BENCHMARKS / "parallel.py"), "--quick", "--output", str(out)]
     proc = subprocess.run(
-        [*cmd, "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=180
+        [*cmd, "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = out.read_text()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -51,16 +50,21 @@ def test_seed_must_be_a_non_negative_int(seed):
         RandomSampler(seed=seed)
 
 
-def test_infer_space_is_empty_and_cheap_on_a_long_history():
+def test_infer_space_is_empty_without_reading_the_history():
+    class Unread(tuple):
+        def __iter__(self):
+            raise AssertionError("the history's trials were read")
+
+        def __getitem__(self, i):
+            raise AssertionError("the history's trials were read")
+
     dist = {"x": Float(0, 1)}
-    trials = tuple(
+    trials = Unread(
         FrozenTrial(i, i, TrialState.COMPLETE, {"x": 0.5}, dist, values=(1.0,))
-        for i in range(10_000)
+        for i in range(1_000)
     )
     history = History((Direction.MINIMIZE,), trials)
-    start = time.perf_counter()
     assert len(RandomSampler().infer_space(history)) == 0
-    assert time.perf_counter() - start < 0.05
 
 
 def test_a_seeded_value_depends_on_seed_number_and_name_only():
