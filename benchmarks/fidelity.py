@@ -34,6 +34,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import math
 import multiprocessing
@@ -485,16 +486,37 @@ def discover_methods() -> tuple[dict[str, MethodSpec], dict[str, str]]:
         )
     default = _default_sampler_name()
     rows = (
-        ("hd-hb", "Hyperband", None, f"hd Hyperband ({default})", 3.0),
-        ("hd-hb-random", "Hyperband", "RandomSampler", "hd Hyperband (Random)", 1.0),
-        ("hd-asha", "ASHA", None, f"hd ASHA ({default})", 3.0),
-        ("hd-bohb", "BOHB", "TPESampler", "hd BOHB (TPE)", 2.0),
+        ("hd-hb", "Hyperband", None, f"hd Hyperband ({default})", 3.0, {}),
+        ("hd-hb-random", "Hyperband", "RandomSampler", "hd Hyperband (Random)", 1.0, {}),
+        ("hd-asha", "ASHA", None, f"hd ASHA ({default})", 3.0, {}),
+        ("hd-bohb", "BOHB", "TPESampler", "hd BOHB (TPE)", 2.0, {}),
+        (
+            "hd-hb-model",
+            "Hyperband",
+            None,
+            f"hd Hyperband, rungs by predicted final ({default})",
+            3.0,
+            {"rank_by": "model"},
+        ),
+        (
+            "hd-hb-random-model",
+            "Hyperband",
+            "RandomSampler",
+            "hd Hyperband, rungs by predicted final (Random)",
+            1.0,
+            {"rank_by": "model"},
+        ),
     )
-    for key, scheduler, sampler, label, cost in rows:
+    for key, scheduler, sampler, label, cost, options in rows:
         sched_cls, why = found[scheduler]
         if sched_cls is None:
             skipped[key] = f"hyperdial {why}"
             continue
+        if options:
+            if "rank_by" not in inspect.signature(sched_cls).parameters:
+                skipped[key] = f"hyperdial {scheduler} has no rank_by"
+                continue
+            sched_cls = functools.partial(sched_cls, **options)
         sampler_cls = None
         if sampler is not None:
             sampler_cls, why = found[sampler]

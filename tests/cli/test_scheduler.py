@@ -65,7 +65,7 @@ def test_null_leaves_the_choice_to_the_study():
         pytest.param(
             {"name": "hyperband", "max_resorce": 27},
             "scheduler: 'hyperband' has no option 'max_resorce'. Did you mean 'max_resource'? "
-            "Its options: min_resource, max_resource, reduction_factor, promote.",
+            "Its options: min_resource, max_resource, reduction_factor, promote, rank_by.",
             id="unknown-option",
         ),
         pytest.param(

@@ -38,6 +38,8 @@ class BOHB(Hyperband):
         reduction_factor: ``eta``; a third survives each rung with the default 3.
         promote: Run the synchronous, lineage form of Hyperband instead of pruning.
         min_points: Observations a level needs to be modelled (default ``d + 1``).
+        rank_by: ``"value"`` or ``"model"``: how a rung ranks its trials (see
+            :class:`~hyperdial.schedulers.ASHA`).
 
     Example:
         >>> import hyperdial
@@ -65,12 +67,14 @@ class BOHB(Hyperband):
         reduction_factor: int = 3,
         promote: bool = False,
         min_points: int | None = None,
+        rank_by: str = "value",
     ) -> None:
         super().__init__(
             min_resource=min_resource,
             max_resource=max_resource,
             reduction_factor=reduction_factor,
             promote=promote,
+            rank_by=rank_by,
         )
         if min_points is not None and (
             isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 1

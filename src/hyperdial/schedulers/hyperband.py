@@ -13,6 +13,7 @@ from hyperdial.history import History
 from hyperdial.schedulers.base import Decision, Launch, Scheduler
 from hyperdial.schedulers.successive_halving import (
     _check_eta,
+    _check_rank_by,
     _check_resource,
     _close,
     _fmt,
@@ -128,6 +129,8 @@ class Hyperband(Scheduler):
         max_resource: The resource every bracket ends at.
         reduction_factor: ``eta``: about one trial in ``eta`` goes on at each rung.
         promote: Promote by lineage instead of pruning inside trials.
+        rank_by: ``"value"`` or ``"model"``: how a rung ranks its trials in prune mode (see
+            :class:`~hyperdial.schedulers.ASHA`; the model learns from every bracket).
 
     Example:
         >>> hb = Hyperband(min_resource=1, max_resource=9, reduction_factor=3)
@@ -145,6 +148,7 @@ class Hyperband(Scheduler):
         max_resource: float = 81,
         reduction_factor: int = 3,
         promote: bool = False,
+        rank_by: str = "value",
     ) -> None:
         owner = self._owner
         self.min_resource = _check_resource(owner, "min_resource", min_resource)
@@ -160,6 +164,7 @@ class Hyperband(Scheduler):
         if not isinstance(promote, bool):
             raise InvalidValueError(f"{owner}: promote must be a bool; got {promote!r}.")
         self.promote = promote
+        self.rank_by = _check_rank_by(owner, rank_by, promote)
         #: The brackets, ``s_max`` first.
         self.brackets: tuple[Bracket, ...] = tuple(
             brackets(self.min_resource, self.max_resource, self.reduction_factor)
@@ -228,6 +233,7 @@ class Hyperband(Scheduler):
             self.reduction_factor,
             lambda other: self._bracket_of_trial(other) == s,
             where=f"bracket {s}, ",
+            top=self.max_resource if self.rank_by == "model" else None,
         )
 
     def settings(self) -> dict[str, JSON]:
@@ -238,4 +244,5 @@ class Hyperband(Scheduler):
             "max_resource": self.max_resource,
             "reduction_factor": self.reduction_factor,
             "promote": self.promote,
+            "rank_by": self.rank_by,
         }

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hyperdial._types import JSON
+from hyperdial._types import JSON, Direction
 from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
+from hyperdial.schedulers._predict import predict_at_rung
 from hyperdial.schedulers._rank import rank_at_rung
-from hyperdial.schedulers.base import Decision, Launch, Scheduler, value_at
+from hyperdial.schedulers.base import Decision, Launch, Scheduler, sign, value_at
 from hyperdial.trial import FrozenTrial, TrialState
 
 __all__ = ["ASHA", "SuccessiveHalving"]
@@ -41,6 +42,20 @@ def _check_resource(owner: str, name: str, value: object) -> float:
     ):
         raise InvalidValueError(f"{owner}: {name} must be a finite number > 0; got {value!r}.")
     return value if isinstance(value, int) else float(value)
+
+
+RANK_BY = ("value", "model")
+
+
+def _check_rank_by(owner: str, value: object, promote: bool) -> str:
+    if value not in RANK_BY:
+        raise InvalidValueError(f"{owner}: rank_by must be 'value' or 'model'; got {value!r}.")
+    if value == "model" and promote:
+        raise InvalidValueError(
+            f"{owner}: rank_by='model' judges reports inside trials (prune mode); with "
+            f"promote=True rungs rank by final values. Use one or the other."
+        )
+    return str(value)
 
 
 def _close(a: float, b: float) -> bool:
@@ -105,11 +120,14 @@ def _judge(
     eta: int,
     is_peer: Callable[[FrozenTrial], bool],
     where: str = "",
+    top: float | None = None,
 ) -> Decision:
     """Apply the asynchronous rung rule to a report (see :class:`ASHA`).
 
     ``rungs`` are the resources at which decisions are taken, ascending; ``is_peer`` says
-    which other trials compete at them; ``where`` prefixes the rung in reasons.
+    which other trials compete at them; ``where`` prefixes the rung in reasons. With ``top``
+    (``rank_by="model"``, one objective), a rung ranks by predicted final values when the
+    model of :mod:`hyperdial.schedulers._predict` ranks better than the values there.
     """
     prev = max((s for s in trial.intermediate if s != step), default=-math.inf)
     crossed = [(k, r) for k, r in enumerate(rungs) if prev < r <= step]
@@ -133,11 +151,27 @@ def _judge(
             reason = f"continues {at}: {n} trial(s) reached the rung, fewer than {eta} to compare"
             continue
         entries.sort(key=lambda e: e[0])
-        position = rank_at_rung([v for _, v in entries], history.directions)
+        ranked: list[Value] = [v for _, v in entries]
+        directions = history.directions
+        by = ""
+        if top is not None and history.n_objectives == 1:
+            model = predict_at_rung(
+                history,
+                [number for number, _ in entries],
+                rungs[: k + 1],
+                top,
+                sign(history.directions[0]),
+            )
+            if model is not None:
+                by = f" {model.describe(top)}"
+                if model.used:  # scores: lower is better
+                    ranked = [model.scores[number] for number, _ in entries]
+                    directions = [Direction.MINIMIZE]
+        position = rank_at_rung(ranked, directions)
         rank = position[[number for number, _ in entries].index(trial.number)] + 1
-        top = max(1, n // eta)
-        text = f"{at}: rank {rank} of {n}, top {top} continue"
-        if rank > top:
+        keep = max(1, n // eta)
+        text = f"{at}: rank {rank} of {n}{by}, top {keep} continue"
+        if rank > keep:
             return Decision.stop(f"pruned {text}")
         reason = f"continues {text}"
     return Decision(False, reason)
@@ -180,6 +214,12 @@ class ASHA(Scheduler):
         reduction_factor: ``eta``: about one trial in ``eta`` goes on at each rung.
         min_early_stopping_rate: ``s``: the first rung is at ``min_resource * eta**s``.
         promote: Promote by lineage instead of pruning inside trials.
+        rank_by: ``"value"`` (the rule above) or ``"model"`` (prune mode, one objective,
+            needs ``max_resource``): rank a rung by each trial's final value as predicted from
+            its configuration and its values at the rungs so far, fitted on the trials that
+            reached ``max_resource``, wherever that ranks those trials better than their
+            values at the rung (see :mod:`hyperdial.schedulers._predict`); the remedy for
+            slow learners that look poor early.
 
     Example:
         >>> asha = ASHA(min_resource=1, max_resource=81, reduction_factor=3)
@@ -198,6 +238,7 @@ class ASHA(Scheduler):
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
         promote: bool = False,
+        rank_by: str = "value",
     ) -> None:
         owner = self._owner
         self.min_resource = _check_resource(owner, "min_resource", min_resource)
@@ -227,6 +268,12 @@ class ASHA(Scheduler):
         elif promote:
             raise InvalidValueError(
                 f"{owner}: max_resource is needed with promote=True (the top rung's budget); "
+                f"got None."
+            )
+        self.rank_by = _check_rank_by(owner, rank_by, promote)
+        if self.rank_by == "model" and self.max_resource is None:
+            raise InvalidValueError(
+                f"{owner}: rank_by='model' predicts values at max_resource, so it needs one; "
                 f"got None."
             )
 
@@ -280,6 +327,7 @@ class ASHA(Scheduler):
             self._judged(step),
             self.reduction_factor,
             lambda other: True,
+            top=self.max_resource if self.rank_by == "model" else None,
         )
 
     def next_launch(self, history: History, number: int, rng: np.random.Generator) -> Launch:
@@ -327,6 +375,7 @@ class ASHA(Scheduler):
             "reduction_factor": self.reduction_factor,
             "min_early_stopping_rate": self.min_early_stopping_rate,
             "promote": self.promote,
+            "rank_by": self.rank_by,
         }
 
 
