@@ -79,7 +79,7 @@ def test_a_slow_learner_goes_on_where_its_early_value_would_stop_it():
     by_model = judge(ASHA(max_resource=TOP, rank_by="model"), crossing, n_full=10)
     assert by_value.prune
     assert not by_model.prune
-    assert "ranked by predicted final values" in by_model.reason
+    assert "by predicted final value (" in by_model.reason
     assert "model of 10 trials that reached resource 27" in by_model.reason
 
 
@@ -88,7 +88,7 @@ def test_maximisation_ranks_the_same_way():
         ASHA(max_resource=TOP, rank_by="model"), crossing, n_full=10, direction=Direction.MAXIMIZE
     )
     assert not decision.prune
-    assert "ranked by predicted final values" in decision.reason
+    assert "by predicted final value (" in decision.reason
 
 
 def test_a_fast_learner_that_ends_poorly_is_stopped_by_the_model():
@@ -103,7 +103,7 @@ def test_a_fast_learner_that_ends_poorly_is_stopped_by_the_model():
 def test_the_values_at_the_rung_stay_in_charge_where_they_rank_as_well():
     decision = judge(ASHA(max_resource=TOP, rank_by="model"), parallel, n_full=10, a_new=0.9)
     assert decision.prune
-    assert "ranked by the values at the rung" in decision.reason
+    assert "by value at the rung (" in decision.reason
     assert "against 1.00 for the values at the rung" in decision.reason
 
 
@@ -154,25 +154,26 @@ def test_several_objectives_rank_by_pareto_fronts_at_the_rung():
     assert "Spearman" not in decision.reason
 
 
-def _study_best(rank_by: str, seed: int) -> float:
-    def objective(t):
-        a = (math.log10(t.suggest_float("lr", 1e-4, 1e-1, log=True)) + 4) / 3
-        shift = t.suggest_float("shift", 0.0, 1.0)
-        for epoch in range(1, TOP + 1):
-            value = crossing(a, epoch) + 0.1 * shift
-            t.report(value, epoch)
-            if t.should_prune():
-                raise hyperdial.TrialPruned()
-        return value
+def _crossing_objective(t):
+    a = (math.log10(t.suggest_float("lr", 1e-4, 1e-1, log=True)) + 4) / 3
+    shift = t.suggest_float("shift", 0.0, 1.0)
+    for epoch in range(1, TOP + 1):
+        value = crossing(a, epoch) + 0.1 * shift
+        t.report(value, epoch)
+        if t.should_prune():
+            raise hyperdial.TrialPruned()
+    return value
 
+
+def _study_best(rank_by: str, seed: int) -> float:
     study = hyperdial.create_study(
         sampler=RandomSampler(seed=seed),
         scheduler=Hyperband(min_resource=1, max_resource=TOP, rank_by=rank_by),
     )
-    study.optimize(objective, n_trials=150)
+    study.optimize(_crossing_objective, n_trials=150)
     reasons = [t.error or "" for t in study.trials if t.state is TrialState.PRUNED]
     if rank_by == "model":
-        assert any("ranked by predicted final values" in r for r in reasons)
+        assert any("by predicted final value (" in r for r in reasons)
     return study.best_value
 
 
@@ -180,6 +181,13 @@ def test_slow_learners_win_a_study_when_rungs_rank_by_predicted_finals():
     by_value = np.mean([_study_best("value", seed) for seed in range(4)])
     by_model = np.mean([_study_best("model", seed) for seed in range(4)])
     assert by_model < by_value - 0.005
+
+
+def test_the_default_scheduler_ranks_rungs_by_predicted_finals():
+    study = hyperdial.create_study(sampler=RandomSampler(seed=0))
+    study.optimize(_crossing_objective, n_trials=80)
+    reasons = [t.error or "" for t in study.trials if t.state is TrialState.PRUNED]
+    assert any(r.startswith("auto: BOHB: ") and "by predicted final value (" in r for r in reasons)
 
 
 @pytest.mark.parametrize(

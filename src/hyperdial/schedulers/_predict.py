@@ -69,12 +69,12 @@ class RungModel:
     scores: dict[int, float]
 
     def describe(self, top: float) -> str:
-        """Return the model's verdict in words."""
-        verdict = "predicted final values" if self.used else "the values at the rung"
+        """Return the ranking used and the model's record, in words."""
+        verdict = "predicted final value" if self.used else "value at the rung"
         return (
-            f"ranked by {verdict} (model of {self.n_train} trials that reached resource "
-            f"{top:g}: leave-one-out Spearman {self.rho_model:.2f} against {self.rho_value:.2f} "
-            f"for the values at the rung)"
+            f"by {verdict} (model of {self.n_train} trials that reached resource {top:g}: "
+            f"leave-one-out Spearman {self.rho_model:.2f} against {self.rho_value:.2f} for the "
+            f"values at the rung)"
         )
 
 

@@ -60,6 +60,10 @@ class AutoScheduler(Scheduler):
        largest resource with enough data (the default sampler's GP learns from every trial
        at the resource it reached instead).
 
+    In both, a rung ranks its trials by predicted final values once enough trials reached
+    the top and that ranks them better than their values at the rung (``rank_by="model"``,
+    see :mod:`hyperdial.schedulers._predict`), which keeps slow learners that look poor early.
+
     With ``resumable=True`` the objective trains up to ``trial.budget`` and resumes from
     ``trial.load_checkpoint()``, so trials can continue one another (by lineage), and the
     choice is made once, from the settings:
@@ -277,6 +281,7 @@ class AutoScheduler(Scheduler):
                 "min_resource": choice.min_resource,
                 "max_resource": choice.max_resource,
                 "reduction_factor": self.reduction_factor,
+                "rank_by": "model",
             }
             built = ASHA(**kw) if choice.method == "asha" else BOHB(**kw)
             self._built[key] = built
