@@ -232,3 +232,29 @@ class TestHyperbandModelConformance(SchedulerConformance):
     @pytest.fixture
     def make_scheduler(self):
         return lambda: Hyperband(max_resource=9, rank_by="model")
+
+
+def test_a_diverged_training_counts_as_the_worst_and_equal_finals_teach_nothing():
+    scheduler = ASHA(max_resource=TOP, rank_by="model")
+    peers = [trial(i, a, crossing, TOP) for i, a in enumerate(np.linspace(0.1, 1.0, 10))]
+    diverged = FrozenTrial(
+        trial_id=10,
+        number=10,
+        state=TrialState.COMPLETE,
+        params={"lr": 0.1},
+        distributions={"lr": LR},
+        intermediate={e: math.nan for e in range(1, TOP + 1)},
+        values=(math.nan,),
+    )
+    new = trial(11, 0.0, crossing, 1, TrialState.RUNNING)
+    history = History((Direction.MINIMIZE,), (*peers, diverged, new))
+    decision = scheduler.on_report(history, new, 1, new.intermediate[1])
+    assert not decision.prune
+    assert "by predicted final value (model of 11 trials" in decision.reason
+
+    flat = [trial(i, a, lambda a, e: 0.5, TOP) for i, a in enumerate(np.linspace(0, 1, 10))]
+    new = trial(10, 0.5, lambda a, e: 0.5, 1, TrialState.RUNNING)
+    decision = scheduler.on_report(
+        History((Direction.MINIMIZE,), (*flat, new)), new, 1, new.intermediate[1]
+    )
+    assert "by value at the rung (model of 10 trials" in decision.reason

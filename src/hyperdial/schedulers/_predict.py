@@ -172,13 +172,14 @@ def predict_at_rung(
     )
     columns = [_unit_rank(curve[:, k]) for k in range(curve.shape[1])]
     x = np.column_stack([_params_matrix(rows), *columns])
-    final = np.asarray(finals, dtype=float)
-    y = _unit_rank(final)
-    y = (y - y.mean()) / y.std()
     n = len(train)
+    y = _unit_rank(np.asarray(finals, dtype=float))  # a NaN final counts as the worst
+    if np.ptp(y) == 0:
+        return RungModel(False, n, 0.0, 0.0, {})  # equal finals: nothing to learn
+    y = (y - y.mean()) / y.std()
     loo, predicted = _fit_predict(x[:n], y, x[n:])
-    rho_model = _spearman(loo, final)
-    rho_value = _spearman(curve[:n, -1], final)
+    rho_model = _spearman(loo, y)
+    rho_value = _spearman(_unit_rank(curve[:n, -1]), y)
     scores = {t.number: float(v) for t, v in zip(train, y)}
     scores.update({t.number: float(v) for t, v in zip(new, predicted)})
     return RungModel(rho_model > rho_value, n, rho_model, rho_value, scores)
