@@ -681,3 +681,30 @@ def test_a_pruned_configuration_is_not_proposed_again():
         study.tell(trial, state=hyperdial.TrialState.PRUNED)
     gaps = [abs(a - b) for i, a in enumerate(proposals) for b in proposals[:i]]
     assert min(gaps) > 1e-3, proposals
+
+
+def test_rows_cached_between_proposals_are_the_rows_encoded_afresh():
+    from hyperdial.samplers.gp import _model
+    from hyperdial.samplers.gp._encoding import Encoding
+    from hyperdial.samplers.gp.sampler import _with_fidelity
+
+    trials = _slope_with_pruned_region()
+    current = _running(len(trials))
+    history = _history([*trials, current])
+    fidelity = _model.fidelity_of(history, "resource")
+    enc = Encoding(_with_fidelity(LINE, "resource"))
+    cache: dict = {}
+    cold = _model.collect_fidelity(history, current, enc, fidelity, cache)
+    assert len(cache) == len(trials)
+    warm = _model.collect_fidelity(history, current, enc, fidelity, cache)
+    fresh = _model.collect_fidelity(history, current, enc, fidelity)
+    for data in (warm, fresh):
+        np.testing.assert_array_equal(data.X, cold.X)
+        np.testing.assert_array_equal(data.y, cold.y)
+    # Each row is its trial's configuration at a resource the trial reported at.
+    col = enc.index["resource"]
+    for row, number in zip(cold.X, cold.numbers):
+        t = history.by_number(int(number))
+        levels = {fidelity.of(t)} | {fidelity.at(s) for s in t.intermediate}
+        assert row[col] in levels
+        np.testing.assert_array_equal(row, enc.encode({**t.params, "resource": row[col]}))

@@ -235,7 +235,11 @@ def fidelity_of(history: History, name: str) -> Fidelity | None:
 
 
 def collect_fidelity(
-    history: History, current: FrozenTrial, enc: Encoding, fidelity: Fidelity
+    history: History,
+    current: FrozenTrial,
+    enc: Encoding,
+    fidelity: Fidelity,
+    cache: dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]] | None = None,
 ) -> Data:
     """Return rows of COMPLETE and PRUNED trials with their fidelity column, and pending rows.
 
@@ -244,11 +248,14 @@ def collect_fidelity(
     :meth:`Fidelity.ladder` below it (the last step reported up to each), so configurations
     seen at several resources tell the model how early values relate to final ones. RUNNING
     trials other than ``current`` are pending at the full fidelity. ``enc`` is the encoding
-    of the space with the fidelity column ``fidelity.name`` (a float in ``[0, 1]``).
+    of the space with the fidelity column ``fidelity.name`` (a float in ``[0, 1]``);
+    ``cache`` is as in :func:`collect`, for this encoding (each trial's row at full fidelity:
+    its other rows differ only in the fidelity column, which nothing else depends on).
     """
     sign = -1.0 if history.directions[0] is Direction.MAXIMIZE else 1.0
     rows, ys, numbers, full, us = [], [], [], [], []
     ladder = fidelity.ladder()
+    col = enc.index[fidelity.name]
     for t in history.trials:
         if t.number == current.number:
             continue
@@ -268,10 +275,14 @@ def collect_fidelity(
                 if below and below[-1] not in seen and below[-1] < last:
                     seen.add(below[-1])
                     points.append((fidelity.at(below[-1]), _scalar(t.intermediate[below[-1]])))
+        top_row = _row(t, enc, cache, {fidelity.name: 1.0})
+        if top_row is None:
+            continue
         for k, (u, v) in enumerate(points):
-            row = enc.encode({**t.params, fidelity.name: u})
-            if row is None or not math.isfinite(v):
+            if not math.isfinite(v):
                 continue
+            row = top_row.copy()
+            row[col] = enc.encode_value(col, u)
             rows.append(row)
             ys.append(sign * v)
             numbers.append(t.number)
@@ -299,12 +310,14 @@ def _row(
     t: FrozenTrial,
     enc: Encoding,
     cache: dict[int, tuple[Mapping[str, ParamValue], np.ndarray | None]] | None,
+    extra: Mapping[str, ParamValue] | None = None,
 ) -> np.ndarray | None:
-    """Return the encoded row of a finished trial, through ``cache`` (see :func:`collect`)."""
+    """Return the encoded row of a finished trial, through ``cache`` (see :func:`collect`);
+    ``extra`` values (the same for every trial of this encoding) are added to its params."""
     hit = cache.get(t.number) if cache is not None else None
     if hit is not None and hit[0] == t.params:
         return hit[1]
-    row = enc.encode(t.params)
+    row = enc.encode({**t.params, **extra} if extra else t.params)
     if cache is not None:
         cache[t.number] = (t.params, row)
     return row

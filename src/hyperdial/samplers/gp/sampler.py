@@ -354,7 +354,9 @@ class GPSampler(Sampler):
             # Early-stopped trials are observations too: complete ones only decide when the
             # design is over and anchor the incumbent; proposals are judged at full resource.
             model_key, model_enc = self._encoding(_with_fidelity(space, fidelity.name))
-            model_data = _model.collect_fidelity(history, trial, model_enc, fidelity)
+            with self._lock:
+                model_rows = self._rows.setdefault(model_key, {})
+            model_data = _model.collect_fidelity(history, trial, model_enc, fidelity, model_rows)
             model_known = {**known, fidelity.name: 1.0}
         if n_design < n_startup or len(model_data.y) < max(2, (n_startup + 1) // 2):
             return self._initial(history, trial, enc, known, n_design, n_startup, rng)
