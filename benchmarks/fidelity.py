@@ -499,6 +499,14 @@ def discover_methods() -> tuple[dict[str, MethodSpec], dict[str, str]]:
             {"rank_by": "model"},
         ),
         (
+            "hd-hb-tpe-model",
+            "Hyperband",
+            "TPESampler",
+            "hd Hyperband, rungs by predicted final (TPE)",
+            2.0,
+            {"rank_by": "model"},
+        ),
+        (
             "hd-hb-random-model",
             "Hyperband",
             "RandomSampler",
