@@ -708,3 +708,33 @@ def test_rows_cached_between_proposals_are_the_rows_encoded_afresh():
         levels = {fidelity.of(t)} | {fidelity.at(s) for s in t.intermediate}
         assert row[col] in levels
         np.testing.assert_array_equal(row, enc.encode({**t.params, "resource": row[col]}))
+
+
+def test_hyperparameters_are_refitted_by_trials_observed_not_by_rows():
+    # Under early stopping a trial gives several rows and the oldest low-resource rows are
+    # dropped, so the row count can stand still while trials come in: the refit is due
+    # after 5 newly observed trials whatever the rows do.
+    from hyperdial.samplers.gp import _model
+
+    rng = np.random.default_rng(0)
+    X = rng.random((250, 2))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] ** 2
+    is_cat = np.zeros(2, dtype=bool)
+    first = _model.fit_model(
+        X, y, is_cat, None, rng, _model.FactorCache(), deterministic=False, n_trials=100
+    )
+    assert first.refitted and first.fit_trials == 100
+    previous = (first.posterior.hyper.theta, first.fit_n, first.fit_trials)
+    for n_trials, refitted in ((100, False), (101, False), (104, False), (105, True)):
+        fit = _model.fit_model(
+            X, y, is_cat, previous, rng, _model.FactorCache(), deterministic=False,
+            n_trials=n_trials,
+        )  # fmt: skip
+        assert fit.refitted is refitted, n_trials
+        assert fit.fit_trials == (n_trials if refitted else 100)
+    # One row per trial (complete trials only): the rows are the trials.
+    fit = _model.fit_model(
+        X[:-1], y[:-1], is_cat, (previous[0], 245, 245), rng, _model.FactorCache(),
+        deterministic=False,
+    )  # fmt: skip
+    assert not fit.refitted and fit.fit_trials == 245

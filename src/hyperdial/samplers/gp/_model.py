@@ -401,12 +401,14 @@ class Fit:
     posterior: GPPosterior
     fit_n: int
     refitted: bool
+    fit_trials: int = 0  # the trials observed when the hyperparameters were fitted
 
 
 def previous_fit(
     history: History, current: FrozenTrial, key: str, dim: int
-) -> tuple[np.ndarray, int] | None:
-    """Return the latest ``(theta, fit_n)`` another trial stored for this space, if any."""
+) -> tuple[np.ndarray, int, int] | None:
+    """Return the latest ``(theta, fit_n, fit_trials)`` another trial stored for this space,
+    if any: the hyperparameters, and the rows and trials they were fitted on."""
     for t in reversed(history.trials):
         if t.number == current.number:
             continue
@@ -419,12 +421,13 @@ def previous_fit(
             except (TypeError, ValueError):
                 continue
             if np.all(np.isfinite(values)):
-                return values, fit_n
+                fit_trials = meta.get("fit_trials")
+                return values, fit_n, fit_trials if isinstance(fit_trials, int) else fit_n
     return None
 
 
 def refit_period(n: int) -> int:
-    """Return how many new observations trigger a refit once ``n > REFIT_ALWAYS``."""
+    """Return how many newly observed trials trigger a refit once ``n > REFIT_ALWAYS``."""
     return 5 if n <= 500 else 10
 
 
@@ -448,27 +451,34 @@ def fit_model(
     X: np.ndarray,
     y: np.ndarray,
     is_cat: np.ndarray,
-    previous: tuple[np.ndarray, int] | None,
+    previous: tuple[np.ndarray, int, int] | None,
     rng: np.random.Generator,
     cache: FactorCache,
     *,
     deterministic: bool,
+    n_trials: int | None = None,
 ) -> Fit:
     """Return the posterior on ``(X, y)`` with MAP hyperparameters, refitted when due.
 
     Up to :data:`REFIT_ALWAYS` observations the hyperparameters are refitted every time,
     from the previous fit, the prior's mode and (early on) a draw from the prior. Later they
-    are refitted every :func:`refit_period` observations from the previous fit only, on at
-    most :data:`FIT_SIZE` observations, and reused in between.
+    are refitted once :func:`refit_period` more trials are observed than at the previous
+    fit (``previous``, from :func:`previous_fit`), from that fit only, on at most
+    :data:`FIT_SIZE` observations, and reused in between. ``n_trials`` is the number of
+    trials the rows come from (default: one row per trial); counting trials, not rows,
+    matters when a trial gives several rows and old ones are dropped (early-stopped trials,
+    :func:`collect_fidelity`), where the row count may stand still while new trials come in.
     """
     n, dim = X.shape
+    n_trials = n if n_trials is None else n_trials
     prior = HyperPrior.default(dim)
-    if previous is not None and n > REFIT_ALWAYS and 0 < n - previous[1] < refit_period(n):
+    if previous is not None and n > REFIT_ALWAYS and 0 <= n_trials - previous[2] < refit_period(n):
         hyper = GPHyperparameters.from_theta(previous[0])
         if deterministic:
             hyper = dataclasses.replace(hyper, noise_var=prior.min_noise)
         L = factor(X, hyper, is_cat, previous[1], cache)
-        return Fit(condition(X, y, hyper, is_cat, L), previous[1], refitted=False)
+        posterior = condition(X, y, hyper, is_cat, L)
+        return Fit(posterior, previous[1], refitted=False, fit_trials=previous[2])
     starts = []
     if previous is not None:
         starts.append(previous[0])
@@ -485,4 +495,4 @@ def fit_model(
         X[idx], y[idx], is_cat, prior, starts, deterministic=deterministic, maxiter=maxiter
     )
     L = factor(X, hyper, is_cat, n, cache)
-    return Fit(condition(X, y, hyper, is_cat, L), n, refitted=True)
+    return Fit(condition(X, y, hyper, is_cat, L), n, refitted=True, fit_trials=n_trials)

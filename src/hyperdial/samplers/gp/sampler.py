@@ -95,9 +95,10 @@ class GPSampler(Sampler):
     * **Hyperparameters** (lengthscales, signal, noise and trend variances) are MAP estimates
       under log-normal priors, the lengthscales' scaled with the dimension (Hvarfner et al.,
       2024, arXiv:2402.02229), found by multi-start L-BFGS-B with analytic gradients. After 200
-      observations they are refitted every 10-20 trials, warm-started from the fit stored in
-      the previous trial's ``sampler_meta``; Cholesky factors are cached between
-      suggestions in a way that never changes a result.
+      observations they are refitted every 5 newly observed trials (10 above 500
+      observations), warm-started from the fit stored in the previous trial's
+      ``sampler_meta``; Cholesky factors are cached between suggestions in a way that never
+      changes a result.
     * **Acquisition**: the numerically stable log expected improvement of Ament et al.
       (2023, "Unexpected Improvements to Expected Improvement for Bayesian Optimization",
       arXiv:2310.20708), or a lower confidence bound (``acquisition="ucb"``). Unless the
@@ -439,6 +440,7 @@ class GPSampler(Sampler):
         fit = _model.fit_model(
             data.X, yt, enc.is_cat, previous, rng, self._factors,
             deterministic=self.deterministic_objective,
+            n_trials=len(np.unique(data.numbers)),
         )  # fmt: skip
         post = fit.posterior
         n = len(yt)
@@ -567,6 +569,7 @@ class GPSampler(Sampler):
             "space": key,
             "theta": [float(v) for v in post.hyper.theta],
             "fit_n": fit.fit_n,
+            "fit_trials": fit.fit_trials,
             "trust_region": None if region is None else float(region.length),
             "fidelity_top": None if fidelity is None else fidelity.top,
         }
