@@ -115,6 +115,9 @@ class Data:
     pending: np.ndarray
     #: Rows observed at the full resource (``None``: all of them; see :func:`collect_fidelity`).
     full: np.ndarray | None = None
+    #: Trials that gave observations, counting those whose rows were left out to bound the
+    #: cost (:func:`collect_fidelity`): it only grows as trials finish (the refit clock).
+    n_trials: int = 0
 
 
 def collect(
@@ -152,9 +155,11 @@ def _data(
     numbers: list[int],
     full: list[bool] | None = None,
     extra: Mapping[str, ParamValue] | None = None,
+    n_trials: int | None = None,
 ) -> Data:
     """Return :class:`Data` of the observed rows and of RUNNING trials other than
-    ``current`` (pending; ``extra`` values, e.g. the full fidelity, added to their params)."""
+    ``current`` (pending; ``extra`` values, e.g. the full fidelity, added to their params);
+    ``n_trials`` defaults to the trials the rows come from."""
     pending = []
     for t in history.running:
         if t.number != current.number:
@@ -168,6 +173,7 @@ def _data(
         np.array(numbers, dtype=int),
         np.array(pending, dtype=float).reshape(-1, dim),
         None if full is None else np.array(full, dtype=bool),
+        len(set(numbers)) if n_trials is None else n_trials,
     )
 
 
@@ -288,6 +294,7 @@ def collect_fidelity(
             numbers.append(t.number)
             us.append(u)
             full.append(k == 0 and t.state is TrialState.COMPLETE and u >= 1.0)
+    n_trials = len(set(numbers))
     keep = np.arange(len(rows))
     low = [i for i, f in enumerate(full) if not f]
     if len(low) > LOW_FIDELITY_MAX:  # the highest fidelities, then the latest trials
@@ -303,6 +310,7 @@ def collect_fidelity(
         [numbers[i] for i in keep],
         [full[i] for i in keep],
         {fidelity.name: 1.0},
+        n_trials,
     )
 
 
@@ -465,9 +473,10 @@ def fit_model(
     are refitted once :func:`refit_period` more trials are observed than at the previous
     fit (``previous``, from :func:`previous_fit`), from that fit only, on at most
     :data:`FIT_SIZE` observations, and reused in between. ``n_trials`` is the number of
-    trials the rows come from (default: one row per trial); counting trials, not rows,
-    matters when a trial gives several rows and old ones are dropped (early-stopped trials,
-    :func:`collect_fidelity`), where the row count may stand still while new trials come in.
+    trials observed (default: one row per trial, :attr:`Data.n_trials`); counting trials,
+    not rows, matters when a trial gives several rows and old ones are dropped (early-stopped
+    trials, :func:`collect_fidelity`), where the row count may stand still while new trials
+    come in.
     """
     n, dim = X.shape
     n_trials = n if n_trials is None else n_trials

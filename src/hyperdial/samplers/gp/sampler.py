@@ -440,7 +440,7 @@ class GPSampler(Sampler):
         fit = _model.fit_model(
             data.X, yt, enc.is_cat, previous, rng, self._factors,
             deterministic=self.deterministic_objective,
-            n_trials=len(np.unique(data.numbers)),
+            n_trials=data.n_trials,
         )  # fmt: skip
         post = fit.posterior
         n = len(yt)
