@@ -738,3 +738,22 @@ def test_hyperparameters_are_refitted_by_trials_observed_not_by_rows():
         deterministic=False,
     )  # fmt: skip
     assert not fit.refitted and fit.fit_trials == 245
+
+
+def test_the_refit_clock_counts_trials_whose_rows_were_left_out():
+    from hyperdial.samplers.gp import _model
+    from hyperdial.samplers.gp._encoding import Encoding
+    from hyperdial.samplers.gp.sampler import _with_fidelity
+
+    trials = [_curve(i, x, x) for i, x in enumerate((0.5, 0.65, 0.8, 0.95))]
+    n_low = _model.LOW_FIDELITY_MAX + 20
+    for j, x in enumerate(np.linspace(0, 1, n_low)):
+        trials.append(_curve(4 + j, float(x), 2.0, last=1, state=TrialState.PRUNED))
+    current = _running(len(trials))
+    history = _history([*trials, current])
+    fidelity = _model.fidelity_of(history, "resource")
+    data = _model.collect_fidelity(
+        history, current, Encoding(_with_fidelity(LINE, "resource")), fidelity
+    )
+    assert len(set(data.numbers.tolist())) < len(trials)  # the oldest pruned rows left out
+    assert data.n_trials == len(trials)
