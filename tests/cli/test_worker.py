@@ -26,7 +26,9 @@ def _objective_module(tmp_path):
     )
 
 
-def test_workers_share_a_study_and_its_budget(tmp_path, db):
+def test_workers_share_a_study_and_its_budget(tmp_path, fresh_url):
+    """On SQLite, PostgreSQL and MariaDB: the command a user runs on each machine."""
+    db = fresh_url
     _objective_module(tmp_path)
     hyperdial.create_study("shared", storage=db, heartbeat_s=1)
     command = [
