@@ -39,7 +39,7 @@ def test_maximize(make_values_history):
 
 
 def test_slowing_improvements_shrink_the_expected_gain(make_values_history):
-    # Improvements of 8 then 2 per window: the next window should gain about 2 * 2 / 8.
+    # Improvements of 8, 2 and 0.5 per window: the next should gain about 0.5 * 0.5 / 2.
     values = [20.0] * 10 + [12.0] * 10 + [10.0] * 10 + [9.5] * 10
     advice = convergence(make_values_history(values))
     assert advice.expected_gain == pytest.approx(0.5 * 0.5 / 2.0)

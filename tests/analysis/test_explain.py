@@ -76,9 +76,9 @@ def test_explains_trials_of_a_real_study():
     complete = explain_trial(study, 0)
     assert "COMPLETE" in complete and "Why these parameters:" in complete
     pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
-    if pruned:
-        text = explain_trial(study, pruned[0].number)
-        assert "stopped early" in text and "PRUNED" in text
+    assert pruned
+    text = explain_trial(study, pruned[0].number)
+    assert "stopped early" in text and "PRUNED" in text
 
 
 def test_unknown_trial_number():

@@ -99,5 +99,5 @@ def test_diagnostics_colour_trials_by_verdict(make_single):
 def test_diagnostics_need_the_scores():
     study = hyperdial.create_study(sampler=RandomSampler(seed=0))
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=6)
-    with pytest.raises(InvalidValueError):
+    with pytest.raises(InvalidValueError, match="no COMPLETE trial recorded its training and"):
         plot_diagnostics(study)

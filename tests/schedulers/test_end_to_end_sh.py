@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
 import hyperdial
 from hyperdial import TrialPruned, TrialState
 from hyperdial.samplers import RandomSampler
 from hyperdial.schedulers import ASHA, Hyperband, SuccessiveHalving
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(hyperdial.Study, "scheduler"), reason="wiring not landed"
-)
 
 
 def loss(x, step):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import hyperdial
 from hyperdial.samplers import RandomSampler
-from hyperdial.storage import SQLStorage
 
 
 def objective(trial):
@@ -21,14 +18,9 @@ def objective(trial):
     return x
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql"])
-def test_told_records_equal_stored_records(request, tmp_path, backend):
-    if backend == "memory":
-        storage = None
-    elif backend == "sqlite":
-        storage = SQLStorage(f"sqlite:///{tmp_path / 'f.db'}")
-    else:
-        storage = request.getfixturevalue("make_postgresql_storage")()
+def test_told_records_equal_stored_records(make_any_storage):
+    # In memory the stored record is the one tell returns; a database builds it anew on a read.
+    storage = make_any_storage()
     study = hyperdial.create_study(storage=storage, sampler=RandomSampler(), seed=1)
     study.enqueue({"x": 0.5}, user_attrs={"source": "expert"})
     told = []
@@ -41,5 +33,5 @@ def test_told_records_equal_stored_records(request, tmp_path, backend):
     for record in told:
         assert record == stored[record.number]
     assert stored[0].user_attrs["source"] == "expert"
-    if backend != "memory":  # a database keeps JSON: the tuple comes back as a list
-        assert stored[1].user_attrs["curve"] == [1, [2.0, {"k": None}]]
+    # a database keeps JSON: the tuple comes back as a list
+    assert stored[1].user_attrs["curve"] == [1, [2.0, {"k": None}]]
