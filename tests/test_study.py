@@ -185,6 +185,19 @@ def test_parallel_threads_run_at_once_and_respect_the_budget():
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
 
 
+def test_an_objective_that_exits_is_recorded_failed():
+    def leave(trial):
+        trial.suggest_float("x", 0, 1)
+        raise SystemExit("done here")
+
+    study = hyperdial.create_study()
+    with pytest.raises(SystemExit):
+        study.optimize(leave, n_trials=3)
+    (trial,) = study.trials
+    assert trial.state is TrialState.FAILED
+    assert trial.error.startswith("the objective exited (SystemExit: 'done here')")
+
+
 @pytest.mark.timeout(60)
 def test_timeout_and_stop_end_the_loop():
     def slow(trial):

@@ -140,6 +140,14 @@ def evaluate(
         except KeyboardInterrupt:
             study.tell(trial, state=TrialState.FAILED, error=_INTERRUPTED)
             raise
+        except SystemExit as exc:
+            # The objective asked the program to end: the trial is not left RUNNING.
+            study.tell(
+                trial,
+                state=TrialState.FAILED,
+                error=f"the objective exited (SystemExit: {exc.code!r})\n{traceback.format_exc()}",
+            )
+            raise
         except Exception as exc:
             frozen = study.tell(trial, state=TrialState.FAILED, error=traceback.format_exc())
             _logger.warning("Trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 from hyperdial.cli import app
 
 OBJECTIVE = """
+import sys
+
 def run(params):
     return (params["x"] - 0.25) ** 2 + 0.01 * params["n"]
 
@@ -19,6 +21,9 @@ def pair(trial):
 
 def broken(trial):
     raise ValueError("the model diverged")
+
+def leave(trial):
+    sys.exit(3)
 
 def interrupt(trial):
     if trial.number == 2:

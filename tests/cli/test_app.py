@@ -72,6 +72,20 @@ def test_the_trial_budget_is_the_study_total(make_spec, db, run_cli):
     assert count_trials(db, "spec") == 5
 
 
+def test_a_study_resumes_from_its_space_reordered_with_priors(make_spec, db, run_cli):
+    spec = make_spec("budget: {trials: 3}\nobjective: MODULE:run\n")
+    assert run_cli("tune", spec, "--storage", db).exit_code == 0
+    text = spec.read_text()
+    body = text[: text.index("space:")]
+    spec.write_text(
+        body + "space:\n  n: {type: int, low: 1, high: 4}\n"
+        "  x: {type: float, low: 0, high: 1, default: 0.3}\n"
+    )
+    result = run_cli("tune", spec, "--storage", db, "--trials", "5")
+    assert result.exit_code == 0, result.output
+    assert count_trials(db, "spec") == 5
+
+
 def test_flags_override_the_spec(make_spec, db, run_cli):
     spec = make_spec("study: a\nseed: 1\nbudget: {trials: 9}\nobjective: MODULE:run\n")
     args = ("--study", "b", "--trials", "2", "--seed", "7", "--jobs", "2", "--storage", db)
@@ -141,6 +155,20 @@ def test_objective_error_stops_with_exit_1(make_spec, db, run_cli):
     assert "Traceback" not in result.output
     (trial,) = hyperdial.load_study("spec", storage=db).trials
     assert trial.state is TrialState.FAILED and "Traceback" in trial.error
+
+
+def test_an_objective_that_exits_leaves_no_trial_running(make_spec, db, run_cli):
+    spec = make_spec("budget: {trials: 3}\nobjective: MODULE:leave\n")
+    for _ in range(2):  # a rerun neither hangs on nor repeats a RUNNING trial
+        result = run_cli("tune", spec, "--storage", db)
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (
+            "error: the objective of 'spec' ended the program (SystemExit: 3); its trial is "
+            "stored FAILED. An objective should return a value or raise."
+        )
+    trials = hyperdial.load_study("spec", storage=db).trials
+    assert [t.state for t in trials] == [TrialState.FAILED] * 2
+    assert trials[0].error.startswith("the objective exited (SystemExit: 3)")
 
 
 def test_ctrl_c_exits_130_with_a_resume_hint(make_spec, db, run_cli):

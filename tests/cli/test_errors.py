@@ -51,7 +51,29 @@ CASES = [
     pytest.param(
         "command: PYTHON -c pass {lr}\n", [], "placeholder {lr} names no parameter", id="command"
     ),
-    pytest.param(GOOD, ["--study", "base", "--seed", "1"], None, id="ok-control"),
+    # the control case: resuming 'base' from its own spec works (BASE is that file)
+    pytest.param(None, ["tune", "BASE", "--trials", "4", "--seed", "1"], None, id="ok-control"),
+    pytest.param(
+        GOOD.replace("budget: {trials: 3}", "budget: 0"),
+        [],
+        "budget: must be a mapping with ['trials', 'timeout_s']; got 0.",
+        id="budget-zero",
+    ),
+    pytest.param("objective: MODULE:run\nspace: {}\n", [], "declares no parameters", id="space-0"),
+    pytest.param(GOOD, ["--timeout", "inf"], "--timeout must be a finite number", id="timeout"),
+    pytest.param(
+        GOOD.replace("study: base", "study: fresh"),
+        ["--dask-scheduler", "nohost"],
+        "cannot reach the Dask scheduler at nohost",
+        id="dask-address",
+    ),
+    pytest.param(
+        GOOD + "space:\n  x: {type: float, low: 0, high: 2}\n  n: {type: int, low: 1, high: 4}\n",
+        [],
+        "was tuned from",
+        id="resume-other-space",
+    ),
+    pytest.param(GOOD, [], "with another objective than", id="resume-other-code"),
     pytest.param(
         GOOD.replace("study: base", "study: base\ndirection: maximize"),
         [],
@@ -75,13 +97,22 @@ CASES = [
     pytest.param(None, ["enqueue", "base", "-p", "n"], "must read name=value", id="enq-syntax"),
     pytest.param(None, ["enqueue", "base", "-p", "n=[1"], "--param n: line 1", id="enq-yaml"),
     pytest.param(None, ["enqueue", "base"], "Missing option '--param'", id="enq-missing"),
+    pytest.param(
+        None, ["enqueue", "base", "-p", "x=0.5", "-p", "x=0.7"], "is given twice", id="enq-twice"
+    ),
+    pytest.param(None, ["show", "base", "--storage", "foo://bar"], "foo://bar names", id="url-db"),
+    pytest.param(None, ["export", "base", "-o", "DBFILE"], "the study's database", id="export-db"),
+    pytest.param(None, ["report", "base", "-o", "DBFILE-wal"], "study's database", id="rep-db"),
     pytest.param(None, ["frobnicate"], "No such command 'frobnicate'", id="command-name"),
 ]
 
 
 @pytest.mark.parametrize("spec_text, args, expected", CASES)
-def test_user_errors(seeded, make_spec, run_cli, spec_text, args, expected):
+def test_user_errors(seeded, make_spec, run_cli, tmp_path, spec_text, args, expected):
     before = snapshot(seeded)
+    places = {"BASE": tmp_path / "base.yaml", "DBFILE": tmp_path / "studies.db"}
+    for key, place in places.items():
+        args = [a.replace(key, str(place)) if a.startswith(key) else a for a in args]
     if spec_text is not None:
         kwargs = {"space": None} if "space:" in spec_text else {}
         args = ["tune", make_spec(spec_text, **kwargs), *args]
@@ -106,3 +137,43 @@ def test_read_commands_never_create_a_database(run_cli, tmp_path, command):
     assert result.exit_code == 2
     assert f"no database at {path}" in result.stderr
     assert not path.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"SQLite format 3\x00 but not really", None])
+@pytest.mark.parametrize("command", ["studies", "show base", "export base"])
+def test_read_commands_leave_other_files_alone(run_cli, tmp_path, command, content):
+    path = tmp_path / "other.db"
+    if content is None:  # a real SQLite database of another program
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE users (name TEXT)")
+        connection.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    result = run_cli(*command.split(), "--storage", f"sqlite:///{path}")
+    assert result.exit_code == 2
+    assert f"{path} (sqlite:///{path}) is not a hyperdial database" in result.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no journal left
+
+
+def test_a_spec_that_is_not_utf8_is_named(run_cli, tmp_path, seeded):
+    spec = tmp_path / "latin.yaml"
+    spec.write_bytes("study: café\nobjective: m:f\n".encode("latin-1"))
+    for command in ("tune", "advise"):
+        result = run_cli(command, spec, *(["--storage", seeded] if command == "tune" else []))
+        assert result.exit_code == 2
+        assert (
+            result.stderr == "error: latin.yaml: not a UTF-8 text file (byte 10 is 0xe9); "
+            "a spec is YAML text.\n"
+        )
+
+
+def test_enqueue_warns_of_a_name_the_study_has_not_seen(run_cli, seeded):
+    result = run_cli("enqueue", "base", "-p", "x=0.5", "-p", "nn=3", "--storage", seeded)
+    assert result.exit_code == 0, result.output
+    assert "warning: 'base' has no trial with 'nn' yet (its parameters: n, x)" in result.stderr
+    waiting = hyperdial.load_study("base", storage=seeded).trials[-1]
+    assert waiting.state is hyperdial.TrialState.WAITING

@@ -32,3 +32,16 @@ def test_reproduce_errors_are_one_line(db, run_cli):
     assert result.output.count("\n") == 1 and "--objective" in result.output
     missing = run_cli("reproduce", "nope", "--storage", db)
     assert missing.exit_code == 2 and "nope" in missing.output
+
+
+def test_reproduce_names_its_own_flags(db, run_cli):
+    two = hyperdial.create_study("two", storage=db, directions=["minimize", "minimize"])
+    two.optimize(lambda t: [t.suggest_float("x", 0, 1), 1.0], n_trials=2)
+    result = run_cli("reproduce", "two", "--storage", db)
+    assert result.exit_code == 2 and "give --trial N (its Pareto front: " in result.stderr
+    hyperdial.create_study("empty", storage=db)
+    result = run_cli("reproduce", "empty", "--storage", db)
+    assert result.exit_code == 2 and "'empty' has no COMPLETE trial to re-run yet" in result.stderr
+    result = run_cli("reproduce", "two", "--trial", "0", "--storage", db, "--objective", "model")
+    assert result.exit_code == 2
+    assert "--objective must read 'module:function'" in result.stderr

@@ -85,3 +85,27 @@ def test_a_spec_worker_and_tune_with_processes(make_spec, db, run_cli, tmp_path)
     assert len(hyperdial.load_study("procs", storage=db).trials) == 9
     result = run_cli("tune", spec, "--storage", db, "--processes", "--dask-scheduler", "x")
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_a_worker_that_cannot_start_changes_nothing(tmp_path, db, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _objective_module(tmp_path)
+    hyperdial.create_study("kept", storage=db).set_user_attr("max_trials", 10)
+    base = ["worker", "--storage", db, "--study", "kept", "--objective", "work_objective:run"]
+    for bad in (["--processes", "--dask-scheduler", "tcp://x:1"], ["--dask-scheduler", "nohost"]):
+        result = run_cli(*base, "--max-trials", "50", *bad)
+        assert result.exit_code == 2 and result.stderr.startswith("error: "), result.output
+    study = hyperdial.load_study("kept", storage=db)
+    assert study.user_attrs["max_trials"] == 10 and study.trials == []
+
+
+def test_a_spec_budget_is_the_budget_of_a_study_without_one(make_spec, db, run_cli):
+    spec = make_spec("budget: {trials: 3}\nobjective: MODULE:run\n")
+    result = run_cli("worker", spec, "--storage", db)
+    assert result.exit_code == 0, result.output
+    study = hyperdial.load_study("spec", storage=db)
+    assert study.user_attrs["max_trials"] == 3 and len(study.trials) == 3
+    none = make_spec("objective: MODULE:run\n", name="nobudget.yaml")
+    result = run_cli("worker", none, "--storage", db)
+    assert result.exit_code == 2 and "has no budget yet" in result.stderr
+    assert "nobudget" not in [s.name for s in hyperdial.list_studies(db)]

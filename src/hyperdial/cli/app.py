@@ -160,19 +160,65 @@ def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
     path = url[len("sqlite:///") :].split("?", 1)[0]
+    if path.startswith("file:"):  # SQLite's URI form (``?uri=true``)
+        path = path[len("file:") :]
     return None if path in ("", ":memory:") else Path(path)
 
 
+def _is_hyperdial_file(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` holds hyperdial's tables (read without writing)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hyperdial_studies'"
+        ).fetchone()
+    except sqlite3.Error:  # not a database at all
+        return False
+    finally:
+        connection.close()
+    return row is not None
+
+
 def _open_storage(url: str, *, must_exist: bool) -> Storage:
-    """Open the storage at ``url``; read-only commands never create a SQLite file."""
+    """Open the storage at ``url``.
+
+    With ``must_exist`` (the commands that read a study), a SQLite file must already hold
+    hyperdial's tables: those commands neither create a file nor add tables to another one.
+    """
     path = _sqlite_path(url)
-    if must_exist and path is not None and not path.is_file():
-        raise StorageError(
-            f"no database at {path} ({url}); run 'hyperdial tune' first or pass --storage."
-        )
+    if must_exist and path is not None:
+        if not path.is_file():
+            raise StorageError(
+                f"no database at {path} ({url}); run 'hyperdial tune' first or pass --storage."
+            )
+        if not _is_hyperdial_file(path):
+            raise StorageError(
+                f"{path} ({url}) is not a hyperdial database: it has no hyperdial tables, and "
+                "this command does not add them."
+            )
     from hyperdial.storage import get_storage
 
     return get_storage(url)
+
+
+def _check_output(output: Path, url: str) -> None:
+    """Refuse to write a file over the study's own SQLite database (or its journals)."""
+    path = _sqlite_path(url)
+    if path is None:
+        return
+    target = output.resolve()
+    database = path.resolve()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if target == database.with_name(database.name + suffix):
+            raise HyperdialError(
+                f"--output {output} is the study's database file ({url}); writing it would "
+                "destroy every study stored there. Give another path."
+            )
 
 
 # ---------------------------------------------------------------------------- tune
@@ -243,6 +289,8 @@ def tune(
 
     if processes and dask_scheduler:
         raise HyperdialError("give --processes or --dask-scheduler, not both.")
+    if timeout is not None and not math.isfinite(timeout):
+        raise HyperdialError(f"--timeout must be a finite number of seconds; got {timeout}.")
     spec = load_spec(spec_path).with_overrides(
         n_trials=trials, timeout_s=timeout, storage=storage, study=study, seed=seed, n_jobs=jobs
     )
@@ -250,6 +298,8 @@ def tune(
     scheduler = spec.make_scheduler()
     objective = build_objective(spec)
     resolved = _open_storage(spec.storage, must_exist=False)
+    _check_resume(resolved, spec, spec_path)
+    executor = _executor(processes, dask_scheduler, spec.n_jobs)  # before anything is written
     the_study = create_study(
         spec.study,
         storage=resolved,
@@ -272,7 +322,6 @@ def tune(
     else:
         flags = [] if trials is None else ["--trials", str(trials)]
         catch = (CommandError,) if spec.command is not None else ()
-        executor = _executor(processes, dask_scheduler, spec.n_jobs)
         try:
             with _trial_log():
                 the_study.optimize(
@@ -292,6 +341,11 @@ def tune(
                 err=True,
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except SystemExit as exc:
+            raise _ObjectiveError(
+                f"the objective of {spec.study!r} ended the program (SystemExit: {exc.code!r}); "
+                "its trial is stored FAILED. An objective should return a value or raise."
+            ) from None
         except Exception as exc:
             failure = getattr(objective, "failure", None)
             if isinstance(objective, FunctionObjective) and failure and failure[1] is exc:
@@ -310,6 +364,60 @@ def tune(
         top=5,
         scheduler=the_study.user_attrs.get("scheduler"),
     )
+
+
+def _check_resume(storage: Storage, spec: Any, spec_path: Path) -> None:
+    """Refuse to resume a study from a spec whose space or objective differs from its own.
+
+    The study keeps the spec it was tuned with (``reproduce`` re-runs trials from it); another
+    space would mix incomparable trials and another objective would make the record wrong.
+    """
+    from hyperdial.cli.spec import spec_from_dict
+
+    if spec.study not in {info.name for info in storage.list_studies()}:
+        return
+    from hyperdial.study import load_study
+
+    kept = load_study(spec.study, storage=storage).user_attrs.get(SPEC_ATTR)
+    if not isinstance(kept, dict) or not isinstance(kept.get("text"), str):
+        return
+    old_path = Path(str(kept.get("path", "spec.yaml")))
+    try:
+        data = load_yaml(str(kept["text"]), old_path.name)
+        old = spec_from_dict(data, name=old_path.stem, base_dir=old_path.parent)
+    except HyperdialError:
+        return  # a spec that no longer parses (e.g. a removed program) cannot be compared
+    if old.directions != spec.directions:
+        return  # create_study names the directions
+    differences = [
+        what
+        for what, a, b in (
+            ("space", _space_shape(old.space), _space_shape(spec.space)),
+            ("objective", old.objective, spec.objective),
+            ("command", old.command, spec.command),
+        )
+        if a != b
+    ]
+    if differences:
+        raise HyperdialError(
+            f"study {spec.study!r} was tuned from {old_path} with another "
+            f"{' and '.join(differences)} than {spec_path} gives; its trials would not be "
+            f"comparable. Give a new --study name (or run {old_path} to resume it)."
+        )
+
+
+def _space_shape(space: Any) -> Any:
+    """What makes trials of two spaces comparable: each parameter's range and the conditions.
+
+    The order of the parameters and their priors (``default``) may change between runs.
+    """
+    if space is None:
+        return None
+    params = {
+        name: {k: v for k, v in dist.to_json().items() if k != "default"}
+        for name, dist in space.items()
+    }
+    return params, space.conditions
 
 
 def _executor(processes: bool, dask_scheduler: str | None, jobs: int) -> Any:
@@ -379,10 +487,16 @@ def worker(
     from hyperdial.cli.objective import FunctionObjective, build_objective, load_function
     from hyperdial.study import create_study, load_study
 
+    if processes and dask_scheduler:
+        raise HyperdialError("give --processes or --dask-scheduler, not both.")
     if spec_path is not None:
         spec = load_spec(spec_path).with_overrides(storage=storage, study=study)
         objective: Any = build_objective(spec)
         resolved = _open_storage(spec.storage, must_exist=False)
+        _check_resume(resolved, spec, spec_path)
+        if max_trials is None and spec.n_trials is None:
+            _stored_budget(resolved, spec.study)  # fails before the study is created
+        executor = _executor(processes, dask_scheduler, jobs)
         the_study = create_study(
             spec.study,
             storage=resolved,
@@ -412,18 +526,20 @@ def worker(
             )
         assert storage is not None and study is not None and objective_ref is not None
         objective = FunctionObjective(load_function(objective_ref, Path.cwd()), None)
-        the_study = load_study(study, storage=_open_storage(storage, must_exist=True))
+        resolved = _open_storage(storage, must_exist=True)
+        if max_trials is None:
+            _stored_budget(resolved, study)
+        executor = _executor(processes, dask_scheduler, jobs)
+        the_study = load_study(study, storage=resolved)
         name, url, catch = study, storage, ()
+        spec = None
     stored = the_study.user_attrs.get(_MAX_TRIALS_ATTR)
     if max_trials is None:
-        if not isinstance(stored, int):
-            raise HyperdialError(
-                f"study {name!r} has no budget yet; give --max-trials (it is kept with the study)."
-            )
-        max_trials = stored
-    elif stored != max_trials:
+        # The study's budget; a spec's budget.trials is the budget of a study that has none.
+        max_trials = stored if isinstance(stored, int) else spec.n_trials if spec else None
+        assert max_trials is not None  # _stored_budget checked it
+    if stored != max_trials:
         the_study.set_user_attr(_MAX_TRIALS_ATTR, max_trials)
-    executor = _executor(processes, dask_scheduler, jobs)
     console = _console()
     try:
         with _trial_log():
@@ -437,11 +553,29 @@ def worker(
             err=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except SystemExit as exc:
+        raise _ObjectiveError(
+            f"the objective of {name!r} ended the program (SystemExit: {exc.code!r}); its "
+            "trial is stored FAILED. An objective should return a value or raise."
+        ) from None
     from hyperdial.cli.render import print_study
 
     print_study(
         console, name, the_study.history(), top=5, scheduler=the_study.user_attrs.get("scheduler")
     )
+
+
+def _stored_budget(storage: Storage, name: str) -> int:
+    """Return the budget kept with study ``name``; fail if it has none (or does not exist)."""
+    from hyperdial.study import load_study
+
+    exists = name in {info.name for info in storage.list_studies()}
+    stored = load_study(name, storage=storage).user_attrs.get(_MAX_TRIALS_ATTR) if exists else None
+    if not isinstance(stored, int):
+        raise HyperdialError(
+            f"study {name!r} has no budget yet; give --max-trials (it is kept with the study)."
+        )
+    return stored
 
 
 # ---------------------------------------------------------------------------- studies
@@ -523,14 +657,21 @@ def export(
     from hyperdial.cli.export import to_csv, to_json
     from hyperdial.study import load_study
 
+    if output is not None:
+        _check_output(output, storage)
     loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
     write = to_csv if format is ExportFormat.CSV else to_json
-    text = write(loaded.study_name, loaded.directions, loaded.trials)
+    trials = loaded.trials
+    n_trials = len(trials)
+    text = write(loaded.study_name, loaded.directions, trials)
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {len(loaded.trials)} trials to {output}", err=True)
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HyperdialError(f"cannot write {output}: {exc.strerror or exc}.") from None
+    typer.echo(f"wrote {n_trials} trials to {output}", err=True)
 
 
 # ---------------------------------------------------------------------------- enqueue
@@ -563,8 +704,24 @@ def enqueue(
     """
     from hyperdial.study import load_study
 
-    params = dict(_parse_param(p) for p in param)
+    params: dict[str, Any] = {}
+    for text in param:
+        name, value = _parse_param(text)
+        if name in params:
+            raise HyperdialError(
+                f"--param {name} is given twice ({params[name]!r} and {value!r}); give it once."
+            )
+        params[name] = value
     loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    seen = {name for t in loaded.trials for name in t.params}
+    unseen = sorted(set(params) - seen)
+    if seen and unseen:
+        typer.echo(
+            f"warning: {study!r} has no trial with {', '.join(map(repr, unseen))} yet (its "
+            f"parameters: {', '.join(sorted(seen))}); the objective must suggest "
+            f"{'it' if len(unseen) == 1 else 'them'} for the value to be used.",
+            err=True,
+        )
     trial = loaded.enqueue(params)
     shown = ", ".join(f"{k}={v!r}" for k, v in trial.fixed_params.items())
     typer.echo(f"enqueued trial {trial.number} of {study!r}: {shown}")

@@ -246,13 +246,17 @@ def print_study(
 
 
 def studies_table(rows: Sequence[tuple[StudyInfo, History]], width: int | None = None) -> Table:
-    """Return a table of studies: directions, trials by state, best value, creation time."""
+    """Return a table of studies: directions, trials by state, best value, creation time.
+
+    ``queued`` counts the configurations enqueued and not yet started (WAITING).
+    """
     columns: list[tuple[str, JustifyMethod]] = [
         ("study", "left"),
         ("directions", "left"),
         ("best", "right"),
     ]
-    columns += [(h, "right") for h in ("trials", "complete", "pruned", "failed", "running")]
+    states = ("trials", "complete", "pruned", "failed", "running", "queued")
+    columns += [(h, "right") for h in states]
     columns += [("created", "left")]
     cells = []
     for info, history in rows:
@@ -272,7 +276,8 @@ def studies_table(rows: Sequence[tuple[StudyInfo, History]], width: int | None =
                 str(counts[TrialState.COMPLETE]),
                 str(counts[TrialState.PRUNED]),
                 str(counts[TrialState.FAILED]),
-                str(counts[TrialState.RUNNING] + counts[TrialState.WAITING]),
+                str(counts[TrialState.RUNNING]),
+                str(counts[TrialState.WAITING]),
                 created,
             ]
         )

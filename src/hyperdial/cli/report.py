@@ -11,6 +11,7 @@ import typer
 
 from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.spec import DEFAULT_STORAGE
+from hyperdial.exceptions import HyperdialError
 
 __all__ = ["ReportFormat", "default_output", "report"]
 
@@ -63,12 +64,16 @@ def report(
     The HTML page is self-contained (it opens offline); Markdown has the same content as
     tables and text. Prints the path written.
     """
-    from hyperdial.cli.app import _open_storage
+    from hyperdial.cli.app import _check_output, _open_storage
     from hyperdial.report import write_report
     from hyperdial.study import load_study
 
     chosen = _format_of(output, format)
-    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
     path = output if output is not None else default_output(study, chosen)
-    written = write_report(loaded, path, format=chosen.value)
+    _check_output(path, storage)
+    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    try:
+        written = write_report(loaded, path, format=chosen.value)
+    except OSError as exc:
+        raise HyperdialError(f"cannot write {path}: {exc.strerror or exc}.") from None
     typer.echo(str(written))

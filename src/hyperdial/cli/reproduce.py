@@ -14,6 +14,8 @@ import typer
 
 from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.spec import DEFAULT_STORAGE
+from hyperdial.exceptions import HyperdialError
+from hyperdial.trial import TrialState
 
 if TYPE_CHECKING:
     from hyperdial.reproduce import Objective
@@ -69,18 +71,33 @@ def reproduce_command(
     ] = False,
 ) -> None:
     """Re-run the best configuration of a study and compare its value with the stored one."""
-    from hyperdial.cli.app import _console, _open_storage
+    from hyperdial.cli.app import _console, _open_storage, _trial_log
     from hyperdial.cli.objective import load_function
+    from hyperdial.cli.spec import OBJECTIVE_PATTERN
     from hyperdial.reproduce import reproduce
     from hyperdial.study import load_study
 
+    if objective is not None and not OBJECTIVE_PATTERN.match(objective.strip()):
+        raise HyperdialError(
+            f"--objective must read 'module:function' (e.g. train:run); got {objective!r}."
+        )
     loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    if trial is None:
+        if len(loaded.directions) > 1:
+            front = ", ".join(str(t.number) for t in loaded.best_trials)
+            raise HyperdialError(
+                f"study {study!r} has several objectives and no single best trial; give "
+                f"--trial N (its Pareto front: {front or 'empty'})."
+            )
+        if not any(t.state is TrialState.COMPLETE for t in loaded.trials):
+            raise HyperdialError(f"study {study!r} has no COMPLETE trial to re-run yet.")
     run: Objective | None = None
     if objective is not None:
-        run = load_function(objective, Path.cwd())  # type: ignore[assignment]
+        run = load_function(objective.strip(), Path.cwd())  # type: ignore[assignment]
     else:
         run = _spec_objective(loaded)
-    outcome = reproduce(loaded, run, number=trial, record=record)
+    with _trial_log():
+        outcome = reproduce(loaded, run, number=trial, record=record)
     console = _console()
     shown = ", ".join(f"{k}={v!r}" for k, v in outcome.params.items())
     console.print(f"Trial {outcome.number} of {study!r}: {shown}")

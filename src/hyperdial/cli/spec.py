@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from hyperdial.samplers import Sampler
     from hyperdial.schedulers import Scheduler
 
-__all__ = ["DEFAULT_STORAGE", "StudySpec", "load_spec", "spec_from_dict"]
+__all__ = ["DEFAULT_STORAGE", "OBJECTIVE_PATTERN", "StudySpec", "load_spec", "spec_from_dict"]
 
 DEFAULT_STORAGE = "sqlite:///hyperdial.db"
 """The storage of the CLI when neither the spec nor ``--storage`` names one."""
@@ -56,7 +56,7 @@ _KEYS = (
     "grid",
 )
 _BUDGET_KEYS = ("trials", "timeout_s")
-_OBJECTIVE_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+OBJECTIVE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def load_spec(path: str | Path) -> StudySpec:
         OSError: the file cannot be read.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, path.name)
     data = load_yaml(text, path.name)
     try:
         return spec_from_dict(data, name=path.stem, base_dir=path.resolve().parent)
@@ -192,7 +192,8 @@ def spec_from_dict(data: JSON, *, name: str, base_dir: Path | None = None) -> St
             "trial_timeout_s: applies to command: objectives only (a Python function cannot "
             "be stopped safely)."
         )
-    budget = data.get("budget") or {}
+    budget = data.get("budget")
+    budget = {} if budget is None else budget
     if not isinstance(budget, Mapping):
         raise SpecError(f"budget: must be a mapping with {list(_BUDGET_KEYS)}; got {budget!r}.")
     _check_keys(budget, _BUDGET_KEYS, "budget.")
@@ -279,16 +280,33 @@ def _positive(
     return kind(value)
 
 
+def _read_text(path: Path, what: str) -> str:
+    """Return the UTF-8 text of ``path``; a file of another encoding is a :class:`SpecError`."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{what}: not a UTF-8 text file (byte {exc.start} is {data[exc.start]:#04x}); "
+            "a spec is YAML text."
+        ) from None
+
+
 def _space(value: JSON, base_dir: Path) -> SearchSpace | None:
     if value is None:
         return None
     if isinstance(value, str):  # a separate YAML file, relative to the spec
         path = base_dir / value
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_text(path, f"space: {value}")
         except OSError as exc:
             raise SpecError(f"space: cannot read {value!r}: {exc.strerror or exc}.") from None
         value = load_yaml(text, value)
+    if isinstance(value, Mapping) and not value:
+        raise SpecError(
+            "space: declares no parameters; declare at least one, or leave space: out and let "
+            "the objective suggest its own."
+        )
     try:
         return SearchSpace.from_dict(value)
     except HyperdialError as exc:
@@ -306,7 +324,7 @@ def _objective(
             "objective: missing; give objective: module:function or command: a command line."
         )
     if objective is not None:
-        if not isinstance(objective, str) or not _OBJECTIVE_RE.match(objective.strip()):
+        if not isinstance(objective, str) or not OBJECTIVE_PATTERN.match(objective.strip()):
             raise SpecError(
                 f"objective: must read 'module:function' (e.g. train:run); got {objective!r}."
             )

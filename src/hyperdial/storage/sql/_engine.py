@@ -249,6 +249,11 @@ def create_engine(url: sa.URL, engine_kwargs: dict[str, Any]) -> sa.Engine:
         kwargs["connect_args"] = connect_args
     try:
         engine = sa.create_engine(url, **kwargs)
+    except sa.exc.NoSuchModuleError as exc:
+        raise StorageError(
+            f"SQLStorage: {shown_url(url)} names a database SQLAlchemy does not know "
+            f"({url.drivername!r}); use sqlite:///, postgresql+psycopg:// or mysql+pymysql://."
+        ) from exc
     except ImportError as exc:
         driver = url.get_driver_name()
         if driver in _EXTRAS:
