@@ -45,3 +45,19 @@ def test_reproduce_names_its_own_flags(db, run_cli):
     result = run_cli("reproduce", "two", "--trial", "0", "--storage", db, "--objective", "model")
     assert result.exit_code == 2
     assert "--objective must read 'module:function'" in result.stderr
+
+
+def test_a_rerun_that_exits_is_stored_failed(make_spec, db, run_cli, tmp_path, monkeypatch):
+    spec = make_spec("study: demo\nbudget: {trials: 2}\nobjective: MODULE:run\n")
+    assert run_cli("tune", spec, "--storage", db).exit_code == 0
+    module = next(p.stem for p in tmp_path.glob("objective_*.py"))
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(
+        "reproduce", "demo", "--storage", db, "--record", "--objective", f"{module}:leave"
+    )
+    assert result.exit_code == 1
+    assert "ended the program (SystemExit: 3); the re-run is stored FAILED in 'demo'." in (
+        result.stderr
+    )
+    last = hyperdial.load_study("demo", storage=db).trials[-1]
+    assert last.state is hyperdial.TrialState.FAILED and last.user_attrs["reproduces"] >= 0

@@ -71,7 +71,7 @@ def reproduce_command(
     ] = False,
 ) -> None:
     """Re-run the best configuration of a study and compare its value with the stored one."""
-    from hyperdial.cli.app import _console, _open_storage, _trial_log
+    from hyperdial.cli.app import _console, _ObjectiveError, _open_storage, _trial_log
     from hyperdial.cli.objective import load_function
     from hyperdial.cli.spec import OBJECTIVE_PATTERN
     from hyperdial.reproduce import reproduce
@@ -96,8 +96,14 @@ def reproduce_command(
         run = load_function(objective.strip(), Path.cwd())  # type: ignore[assignment]
     else:
         run = _spec_objective(loaded)
-    with _trial_log():
-        outcome = reproduce(loaded, run, number=trial, record=record)
+    try:
+        with _trial_log():
+            outcome = reproduce(loaded, run, number=trial, record=record)
+    except SystemExit as exc:
+        raise _ObjectiveError(
+            f"the objective ended the program (SystemExit: {exc.code!r}); the re-run is stored "
+            "FAILED" + (f" in {study!r}." if record else ".")
+        ) from None
     console = _console()
     shown = ", ".join(f"{k}={v!r}" for k, v in outcome.params.items())
     console.print(f"Trial {outcome.number} of {study!r}: {shown}")
