@@ -17,6 +17,7 @@ from hyperdial.space import distribution_from_json, from_unit, to_unit
         pytest.param(lambda: Float(0.0, 1.0, step=0.3), "step must divide", id="float-step"),
         pytest.param(lambda: Float(0.0, 1.0, step=-1), "step must be > 0", id="float-neg-step"),
         pytest.param(lambda: Float(0, math.inf), "finite number", id="float-inf"),
+        pytest.param(lambda: Float(-1e308, 1e308), "difference overflows", id="float-span"),
         pytest.param(lambda: Float(0, 1, default=2), "default must lie", id="float-default"),
         pytest.param(
             lambda: Float(1e-3, 1, log=True, step=0.1), "cannot be combined", id="log-step"

@@ -10,6 +10,7 @@ import hyperdial
 from hyperdial import TrialPruned, TrialState
 from hyperdial.exceptions import (
     DuplicatedStudyError,
+    HyperdialWarning,
     InvalidDistributionError,
     InvalidValueError,
     NoCompletedTrialsError,
@@ -236,8 +237,11 @@ def test_callbacks_see_each_finished_trial():
 def test_enqueue_runs_the_expert_configuration_first_and_samples_the_rest():
     study = hyperdial.create_study(seed=0)
     study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=2)
-    study.enqueue({"lr": 0.01, "depth": 4}, user_attrs={"source": "expert"})
-    study.enqueue({"depth": 2})
+    # depth is new to the study (the objective below adds it): queued, with a warning
+    with pytest.warns(HyperdialWarning, match="has depth yet \\(its parameters: lr\\)"):
+        study.enqueue({"lr": 0.01, "depth": 4}, user_attrs={"source": "expert"})
+    with pytest.warns(HyperdialWarning):
+        study.enqueue({"depth": 2})
 
     def objective(trial):
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
@@ -261,6 +265,8 @@ def test_enqueue_checks_values_against_the_known_space():
         study.enqueue({"lr": 5})
     with pytest.raises(InvalidValueError, match="JSON"):
         study.enqueue({"lr": object()})
+    with pytest.raises(InvalidValueError, match="names must be non-empty strings; got 1"):
+        study.enqueue({1: 0.5})
     assert len(study.trials) == 1
 
 
@@ -345,11 +351,61 @@ def test_study_lifecycle_functions():
         pytest.param({"direction": "minimize", "directions": ["minimize"]}, "not both", id="both"),
         pytest.param({"seed": -1}, "seed must be", id="seed"),
         pytest.param({"study_name": ""}, "non-empty", id="name"),
+        pytest.param({"seed": "abc"}, "seed must be", id="seed-type"),
+        pytest.param({"load_if_exists": "no"}, "load_if_exists must be", id="load-if-exists"),
+        pytest.param({"artifacts": "FILE"}, "is a file", id="artifacts-file"),
     ],
 )
-def test_create_study_rejects_bad_arguments(kwargs, fragment):
+def test_create_study_rejects_bad_arguments(kwargs, fragment, tmp_path):
+    if kwargs.get("artifacts") == "FILE":
+        (tmp_path / "file").write_text("")
+        kwargs = {"artifacts": tmp_path / "file"}
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    kwargs = {"study_name": "s", **kwargs}
     with pytest.raises(InvalidValueError, match=fragment):
-        hyperdial.create_study(**kwargs)
+        hyperdial.create_study(storage=url, **kwargs)
+    # nothing was written: the same name is free for a correct call
+    assert hyperdial.list_studies(url) == []
+    hyperdial.create_study("s", storage=url)
+
+
+def test_load_study_creates_no_database_file(tmp_path):
+    path = tmp_path / "typo.db"
+    with pytest.raises(StudyNotFoundError, match=f"there is no database at {path}"):
+        hyperdial.load_study("s", storage=f"sqlite:///{path}")
+    assert not path.exists()
+
+
+def test_a_resumed_study_keeps_its_seed():
+    storage = MemoryStorage()
+    hyperdial.create_study("s", storage=storage, seed=3)
+    assert hyperdial.create_study("s", storage=storage, load_if_exists=True).seed == 3
+    assert hyperdial.create_study("s", storage=storage, seed=3, load_if_exists=True).seed == 3
+    with pytest.raises(InvalidValueError, match="'s' exists with seed 3; got seed=4"):
+        hyperdial.create_study("s", storage=storage, seed=4, load_if_exists=True)
+    assert hyperdial.load_study("s", storage=storage).seed == 3
+
+
+def test_tell_checks_whose_trial_and_what_it_is_told():
+    a, b = hyperdial.create_study("a"), hyperdial.create_study("b")
+    foreign = a.ask()
+    foreign.suggest_float("x", 0, 1)
+    own = b.ask()
+    with pytest.raises(InvalidValueError, match="trial 0 belongs to study 'a', not 'b'"):
+        b.tell(foreign, 1.0)
+    with pytest.raises(InvalidValueError, match="PRUNED trial takes its last reported value"):
+        b.tell(own, 1.0, state=TrialState.PRUNED)
+    with pytest.raises(InvalidValueError, match="error must be a str; got 123"):
+        b.tell(own, state=TrialState.FAILED, error=123)
+    assert [t.state for t in a.trials + b.trials] == [TrialState.RUNNING] * 2
+    assert a.tell(foreign, 1.0).state is TrialState.COMPLETE
+
+
+def test_a_value_beyond_the_float_range_fails_its_trial():
+    study = hyperdial.create_study()
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 10**400)[1], n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAILED] * 2
+    assert study.trials[0].error == "objective values must be finite; got inf."
 
 
 @pytest.mark.parametrize(
@@ -359,6 +415,12 @@ def test_create_study_rejects_bad_arguments(kwargs, fragment):
         pytest.param({"timeout": -2}, "timeout", id="timeout"),
         pytest.param({"n_jobs": 0}, "n_jobs", id="n-jobs"),
         pytest.param({"catch": [3]}, "catch", id="catch"),
+        pytest.param({"catch": ValueError("x")}, "catch must be an exception type", id="catch-e"),
+        pytest.param({"catch": "ValueError"}, "catch must be an exception type", id="catch-s"),
+        pytest.param({"timeout": math.nan}, "timeout must be a number >= 0; got nan", id="nan"),
+        pytest.param({"callbacks": [1]}, "every callback must be callable", id="callback"),
+        pytest.param({"callbacks": print}, "callbacks must be a list", id="callbacks"),
+        pytest.param({"callbacks": None}, "callbacks must be a list", id="callbacks-none"),
     ],
 )
 def test_optimize_rejects_bad_arguments(kwargs, fragment):

@@ -32,11 +32,33 @@ _INTERRUPTED = "interrupted by the user (KeyboardInterrupt) while running"
 def _catch_tuple(
     catch: Iterable[type[BaseException]] | type[BaseException],
 ) -> tuple[type[BaseException], ...]:
-    items = (catch,) if isinstance(catch, type) else tuple(catch)
+    if isinstance(catch, type):
+        items: tuple[object, ...] = (catch,)
+    elif isinstance(catch, (str, bytes, BaseException)) or not isinstance(catch, Iterable):
+        raise InvalidValueError(
+            f"Study.optimize: catch must be an exception type or a tuple of them; got {catch!r}."
+        )
+    else:
+        items = tuple(catch)
     for item in items:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise InvalidValueError(
                 f"Study.optimize: catch must hold exception types; got {item!r}."
+            )
+    return items  # type: ignore[return-value]
+
+
+def _callback_tuple(callbacks: object) -> tuple[Callback, ...]:
+    if callable(callbacks) or not isinstance(callbacks, Iterable) or isinstance(callbacks, str):
+        raise InvalidValueError(
+            "Study.optimize: callbacks must be a list of callback(study, trial) functions; "
+            f"got {callbacks!r}."
+        )
+    items = tuple(callbacks)
+    for item in items:
+        if not callable(item):
+            raise InvalidValueError(
+                f"Study.optimize: every callback must be callable; got {item!r}."
             )
     return items
 
@@ -231,7 +253,7 @@ def run_optimize(
     ):
         raise InvalidValueError(f"Study.optimize: n_trials must be an int >= 0; got {n_trials!r}.")
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0
     ):
         raise InvalidValueError(f"Study.optimize: timeout must be a number >= 0; got {timeout!r}.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
@@ -247,7 +269,7 @@ def run_optimize(
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     catches = _catch_tuple(catch)
-    callbacks = tuple(callbacks)
+    callbacks = _callback_tuple(callbacks)
     study._stop_flag.clear()
     run = _Run(study, n_trials, timeout, max_trials)
     progress = _Progress(study, run, show_progress_bar)

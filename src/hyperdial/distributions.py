@@ -88,6 +88,11 @@ class Float:
             raise InvalidDistributionError(
                 f"Float: low must be <= high; got low={low!r}, high={high!r}."
             )
+        if not math.isfinite(high - low):
+            raise InvalidDistributionError(
+                f"Float: high - low must be a finite float; got low={low!r}, high={high!r}, "
+                "whose difference overflows (rescale the parameter)."
+            )
         if not isinstance(self.log, bool):
             raise InvalidDistributionError(f"Float: log must be a bool; got {self.log!r}.")
         if self.log and low <= 0:

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -27,8 +28,10 @@ from hyperdial._record import OBJECTIVE_ATTR, RECORD_ATTR, objective_reference, 
 from hyperdial._types import JSON, Direction, FrozenDict, ParamValue
 from hyperdial.exceptions import (
     DuplicatedStudyError,
+    HyperdialWarning,
     InvalidValueError,
     NoCompletedTrialsError,
+    StudyNotFoundError,
     TrialFinishedError,
 )
 from hyperdial.history import History, TrialSequence
@@ -43,6 +46,7 @@ from hyperdial.storage.base import (
     TrialUpdate,
     apply_update,
 )
+from hyperdial.storage.factory import sqlite_file
 from hyperdial.trial import FrozenTrial, Trial, TrialState, check_values
 
 if TYPE_CHECKING:
@@ -721,6 +725,18 @@ class Study:
             TrialFinishedError: the trial was already told.
         """
         handle = trial if isinstance(trial, Trial) else None
+        owner = handle._owner if handle is not None else self
+        if owner is not self and (
+            getattr(owner, "study_name", None) != self.study_name
+            or getattr(owner, "study_id", None) != self.study_id
+        ):
+            raise InvalidValueError(
+                f"Study.tell: trial {trial.number} belongs to study "  # type: ignore[union-attr]
+                f"{getattr(owner, 'study_name', '?')!r}, not {self.study_name!r}; tell the "
+                "study that asked for it."
+            )
+        if error is not None and not isinstance(error, str):
+            raise InvalidValueError(f"Study.tell: error must be a str; got {error!r}.")
         if isinstance(trial, int) and not isinstance(trial, bool):
             handle = self._buffered.get(trial)
         if handle is not None:
@@ -744,6 +760,11 @@ class Study:
                 state, error = TrialState.FAILED, str(exc)
                 _logger.warning("Trial %d failed: %s", number, exc)
         elif state is TrialState.PRUNED:
+            if values is not None:
+                raise InvalidValueError(
+                    "Study.tell: a PRUNED trial takes its last reported value as its value; "
+                    f"leave values out (got {values!r})."
+                )
             current = self._storage.get_trial(trial_id)
             if current.intermediate:
                 last = current.intermediate[max(current.intermediate)]
@@ -834,7 +855,9 @@ class Study:
         """Queue an expert's configuration; the next ``ask`` runs it before sampling.
 
         A partial configuration gets the rest sampled. Values of parameters the study has seen
-        are checked against their distribution now, so a typo fails here and not mid-study.
+        are checked against their distribution now, so a wrong value fails here and not
+        mid-study; a name no trial has yet (a typo, or a branch not yet reached) is queued
+        with a :class:`~hyperdial.exceptions.HyperdialWarning`.
 
         Raises:
             InvalidValueError: a value does not fit the known distribution, or is not JSON-able.
@@ -852,7 +875,21 @@ class Study:
             )
         _check_json("Study.enqueue", "params", dict(params))
         _check_json("Study.enqueue", "user_attrs", dict(user_attrs or {}))
+        bad = [name for name in params if not isinstance(name, str) or not name]
+        if bad:
+            raise InvalidValueError(
+                f"Study.enqueue: parameter names must be non-empty strings; got {bad[0]!r}."
+            )
         known = self.known_distributions()
+        unseen = sorted(set(params) - set(known))
+        if known and unseen:
+            warnings.warn(
+                f"Study.enqueue: no trial of {self.study_name!r} has {', '.join(unseen)} yet "
+                f"(its parameters: {', '.join(sorted(known))}); the value is used only if the "
+                "objective suggests that name.",
+                HyperdialWarning,
+                stacklevel=2,
+            )
         checked: dict[str, ParamValue] = {}
         for name, value in params.items():
             if name in known:
@@ -1003,9 +1040,9 @@ def _check_scheduler(scheduler: Scheduler | None, n_objectives: int) -> None:
 
 
 def _artifact_store(
-    artifacts: ArtifactStore | str | os.PathLike[str] | None, storage: Storage, study_id: int
+    artifacts: ArtifactStore | str | os.PathLike[str] | None,
 ) -> ArtifactStore | None:
-    """Resolve ``artifacts``; a directory given here is remembered with the study."""
+    """Resolve ``artifacts`` (a directory path becomes a :class:`LocalArtifactStore`)."""
     if artifacts is None or isinstance(artifacts, ArtifactStore):
         return artifacts
     if not isinstance(artifacts, (str, os.PathLike)):
@@ -1013,9 +1050,15 @@ def _artifact_store(
             "artifacts must be an ArtifactStore or a directory path; "
             f"got {type(artifacts).__name__}."
         )
-    store = LocalArtifactStore(artifacts)
-    storage.set_study_attr(study_id, _ARTIFACTS_ATTR, str(store.root))
-    return store
+    return LocalArtifactStore(artifacts)
+
+
+def _remember_artifacts(
+    given: object, store: ArtifactStore | None, storage: Storage, study_id: int
+) -> None:
+    """Remember a directory the user gave (``given``) with the study, for the workers."""
+    if isinstance(given, (str, os.PathLike)) and isinstance(store, LocalArtifactStore):
+        storage.set_study_attr(study_id, _ARTIFACTS_ATTR, str(store.root))
 
 
 def _default_artifacts(storage: Storage, study_id: int) -> ArtifactStore:
@@ -1029,18 +1072,28 @@ def _default_artifacts(storage: Storage, study_id: int) -> ArtifactStore:
     return LocalArtifactStore(root)
 
 
+def _check_seed(seed: object) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InvalidValueError(f"create_study: seed must be an int >= 0; got {seed!r}.")
+
+
 def _study_seed(
     storage: Storage, info: StudyInfo, seed: int | None, sampler: Sampler, *, write: bool = True
 ) -> int:
     attrs = storage.get_study_attrs(info.study_id)
     stored = attrs.get(_SEED_ATTR)
-    if seed is None and isinstance(stored, int):
+    if isinstance(stored, int):
+        if seed is not None and seed != stored:
+            # The stored seed is what reproduces the trials already run: never rewritten.
+            raise InvalidValueError(
+                f"create_study: study {info.name!r} exists with seed {stored}; got seed={seed}. "
+                "Leave seed out to resume it, or create a study of another name."
+            )
         return stored
     if seed is None:
         seed = sampler.seed if sampler.seed is not None else secrets.randbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidValueError(f"create_study: seed must be an int >= 0; got {seed!r}.")
-    if stored != seed and write:
+    _check_seed(seed)
+    if write:
         storage.set_study_attr(info.study_id, _SEED_ATTR, seed)
     return seed
 
@@ -1099,6 +1152,13 @@ def create_study(
     """
     dirs = _directions(direction, directions)
     heartbeat = HeartbeatSettings.parse(heartbeat_s, grace_s, retry_failed)
+    # Every argument is checked before the study is written: a mistake leaves nothing behind.
+    _check_seed(seed)
+    if not isinstance(load_if_exists, bool):
+        raise InvalidValueError(
+            f"create_study: load_if_exists must be True or False; got {load_if_exists!r}."
+        )
+    store = _artifact_store(artifacts)
     resolved = _resolve_storage(storage)
     sampler = sampler if sampler is not None else _default_sampler()
     _check_sampler(sampler, len(dirs))
@@ -1120,7 +1180,7 @@ def create_study(
                 f"{[d.value for d in info.directions]}; got {[d.value for d in dirs]}."
             ) from None
     seed = _study_seed(resolved, info, seed, sampler)
-    store = _artifact_store(artifacts, resolved, info.study_id)
+    _remember_artifacts(artifacts, store, resolved, info.study_id)
     if created:
         _remember_methods(resolved, info.study_id, sampler, scheduler)
     if heartbeat is not None:
@@ -1155,8 +1215,14 @@ def load_study(
     worker that loads a study searches it the same way.
 
     Raises:
-        StudyNotFoundError: no study of that name exists.
+        StudyNotFoundError: no study of that name exists (a SQLite file that does not exist
+            is not created).
     """
+    path = sqlite_file(storage) if isinstance(storage, str) else None
+    if path is not None and not path.exists():
+        raise StudyNotFoundError(
+            f"No study named {study_name!r}: there is no database at {path} ({storage})."
+        )
     resolved = _resolve_storage(storage)
     info = resolved.get_study(study_name)
     if sampler is None or scheduler is None:
@@ -1167,7 +1233,8 @@ def load_study(
     _check_sampler(sampler, len(info.directions))
     _check_scheduler(scheduler, len(info.directions))
     seed = _study_seed(resolved, info, None, sampler, write=False)
-    store = _artifact_store(artifacts, resolved, info.study_id)
+    store = _artifact_store(artifacts)
+    _remember_artifacts(artifacts, store, resolved, info.study_id)
     heartbeat = _stored_heartbeat(resolved, info.study_id)
     return Study(info, resolved, sampler, seed, scheduler, store, heartbeat)
 

@@ -560,7 +560,10 @@ def check_values(values: object, n_objectives: int) -> tuple[float, ...]:
             raise InvalidValueError(
                 f"objective values must be numbers; got {type(v).__name__} {v!r}."
             )
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:  # an int beyond the float range
+            f = math.inf if v > 0 else -math.inf
         if not math.isfinite(f):
             raise InvalidValueError(f"objective values must be finite; got {f!r}.")
         out.append(f)

@@ -52,7 +52,8 @@ CASES = [
         "command: PYTHON -c pass {lr}\n", [], "placeholder {lr} names no parameter", id="command"
     ),
     # the control case: resuming 'base' from its own spec works (BASE is that file)
-    pytest.param(None, ["tune", "BASE", "--trials", "4", "--seed", "1"], None, id="ok-control"),
+    pytest.param(None, ["tune", "BASE", "--trials", "4"], None, id="ok-control"),
+    pytest.param(None, ["tune", "BASE", "--seed", "1"], "exists with seed", id="seed"),
     pytest.param(
         GOOD.replace("budget: {trials: 3}", "budget: 0"),
         [],

@@ -64,7 +64,8 @@ def make_classification_data():
 def _alpha_search(**kwargs):
     options = {"n_trials": 3, "cv": 3, "sampler": RandomSampler(seed=0)}
     options.update(kwargs)
-    return HyperdialSearchCV(Ridge(), {"alpha": Float(1e-3, 10.0, log=True)}, **options)
+    estimator = options.pop("estimator", Ridge())
+    return HyperdialSearchCV(estimator, {"alpha": Float(1e-3, 10.0, log=True)}, **options)
 
 
 # ------------------------------------------------------------------- equal to a manual loop
@@ -328,6 +329,7 @@ def test_unknown_estimator_parameters_are_refused(make_regression_data):
         pytest.param("return_train_score", "yes", id="return_train_score"),
         pytest.param("scoring", 3, id="scoring"),
         pytest.param("refit", 2.5, id="refit"),
+        pytest.param("estimator", "ridge", id="estimator"),
     ],
 )
 def test_invalid_options_fail_in_fit_naming_the_option(make_regression_data, option, value):

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hyperdial import Categorical, Direction, Float, Int, SearchSpace
+from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers.auto import AutoSampler, advise
 from hyperdial.testing import SamplerConformance
@@ -124,3 +125,12 @@ def test_advise_uses_the_time_budget():
     cheap = advise(space, timeout_s=60, seconds_per_trial=0.001)
     assert any("TPESampler" in w for w in cheap.warnings)
     assert not advise(space, n_trials=100, seconds_per_trial=0.001).warnings
+
+
+@pytest.mark.parametrize("seed", ["a", -5, 1.5, True])
+def test_every_sampler_names_itself_when_its_seed_is_wrong(seed):
+    from hyperdial.samplers import CmaEsSampler, GPSampler, QMCSampler, RandomSampler, TPESampler
+
+    for cls in (AutoSampler, GPSampler, TPESampler, RandomSampler, QMCSampler, CmaEsSampler):
+        with pytest.raises(InvalidValueError, match=f"^{cls.__name__}: seed must be an int >= 0"):
+            cls(seed=seed)

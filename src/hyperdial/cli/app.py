@@ -12,6 +12,7 @@ import logging
 import math
 import shlex
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,8 @@ from hyperdial.cli._options import StorageOption, StudyArgument
 from hyperdial.cli.report import report as _report
 from hyperdial.cli.reproduce import SPEC_ATTR, reproduce_command, spec_record
 from hyperdial.cli.spec import DEFAULT_STORAGE, load_spec
-from hyperdial.exceptions import HyperdialError, StorageError
+from hyperdial.exceptions import HyperdialError, HyperdialWarning, StorageError
+from hyperdial.storage.factory import sqlite_file
 
 if TYPE_CHECKING:
     from hyperdial.storage import Storage
@@ -156,15 +158,6 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 
 
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///") :].split("?", 1)[0]
-    if path.startswith("file:"):  # SQLite's URI form (``?uri=true``)
-        path = path[len("file:") :]
-    return None if path in ("", ":memory:") else Path(path)
-
-
 def _is_hyperdial_file(path: Path) -> bool:
     """Whether the SQLite file at ``path`` holds hyperdial's tables (read without writing)."""
     import sqlite3
@@ -190,7 +183,7 @@ def _open_storage(url: str, *, must_exist: bool) -> Storage:
     With ``must_exist`` (the commands that read a study), a SQLite file must already hold
     hyperdial's tables: those commands neither create a file nor add tables to another one.
     """
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     if must_exist and path is not None:
         if not path.is_file():
             raise StorageError(
@@ -208,7 +201,7 @@ def _open_storage(url: str, *, must_exist: bool) -> Storage:
 
 def _check_output(output: Path, url: str) -> None:
     """Refuse to write a file over the study's own SQLite database (or its journals)."""
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     if path is None:
         return
     target = output.resolve()
@@ -722,7 +715,9 @@ def enqueue(
             f"{'it' if len(unseen) == 1 else 'them'} for the value to be used.",
             err=True,
         )
-    trial = loaded.enqueue(params)
+    with warnings.catch_warnings():  # the line above says it the command line's way
+        warnings.simplefilter("ignore", HyperdialWarning)
+        trial = loaded.enqueue(params)
     shown = ", ".join(f"{k}={v!r}" for k, v in trial.fixed_params.items())
     typer.echo(f"enqueued trial {trial.number} of {study!r}: {shown}")
 

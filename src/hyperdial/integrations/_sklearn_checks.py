@@ -34,12 +34,15 @@ def _is_int(value: object, low: int | None = None) -> bool:
 
 
 def check_settings(search: Any) -> None:
-    """Check the search's options other than the estimator, space, scoring and cv.
+    """Check the search's options other than the space, scoring and cv.
 
     Raises:
         InvalidValueError: an option has a value outside what it accepts.
         TypeError: ``sampler``, ``scheduler`` or ``storage`` has the wrong type.
     """
+    estimator = search.estimator
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
+        raise _fail("estimator", "a scikit-learn estimator (with fit and get_params)", estimator)
     n_trials, timeout = search.n_trials, search.timeout
     if n_trials is None and timeout is None:
         raise _fail("n_trials", "an int >= 1 (or None with a timeout)", n_trials)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hyperdial._types import JSON, ParamValue
+from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.space import Distribution, SearchSpace, from_unit
 from hyperdial.trial import FrozenTrial
@@ -95,7 +96,13 @@ class Sampler(ABC):
     _caches: tuple[str, ...] = ()
 
     def __init__(self, *, seed: int | None = None) -> None:
-        self.seed = seed
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise InvalidValueError(
+                f"{type(self).__name__}: seed must be an int >= 0 or None; got {seed!r}."
+            )
+        self.seed = None if seed is None else int(seed)
 
     def _init_caches(self) -> None:  # noqa: B027 - optional hook
         """Create the attributes named in ``_caches`` (called by subclasses and on unpickling)."""

@@ -64,6 +64,10 @@ class LocalArtifactStore(ArtifactStore):
                 f"LocalArtifactStore: root must be a directory path; got {root!r}."
             )
         self.root = Path(root).expanduser().resolve()
+        if self.root.exists() and not self.root.is_dir():
+            raise InvalidValueError(
+                f"LocalArtifactStore: root must be a directory; {str(self.root)!r} is a file."
+            )
 
     def __repr__(self) -> str:
         return f"LocalArtifactStore({str(self.root)!r})"

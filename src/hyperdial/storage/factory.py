@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hyperdial.storage.base import Storage
 from hyperdial.storage.memory import MemoryStorage
 
-__all__ = ["get_storage"]
+__all__ = ["get_storage", "sqlite_file"]
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file a ``sqlite:///`` URL names, or ``None`` (another database, or memory).
+
+    Example:
+        >>> sqlite_file("sqlite:///studies/hd.db?timeout=5")
+        PosixPath('studies/hd.db')
+        >>> sqlite_file("sqlite:///file:/tmp/hd.db?mode=ro&uri=true")
+        PosixPath('/tmp/hd.db')
+        >>> sqlite_file("postgresql+psycopg://db/hd") is None
+        True
+    """
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    if path.startswith("file:"):  # SQLite's URI form (``?uri=true``)
+        path = path[len("file:") :]
+    return None if path in ("", ":memory:") else Path(path)
 
 
 def get_storage(storage: Storage | str | None) -> Storage:
