@@ -199,6 +199,15 @@ def _open_storage(url: str, *, must_exist: bool) -> Storage:
     return get_storage(url)
 
 
+def _read_study(name: str, storage: Storage) -> Any:
+    """Load a study only to read it: no sampler or scheduler is rebuilt (none will run)."""
+    from hyperdial.samplers import RandomSampler
+    from hyperdial.schedulers import NoScheduler
+    from hyperdial.study import load_study
+
+    return load_study(name, storage=storage, sampler=RandomSampler(), scheduler=NoScheduler())
+
+
 def _check_output(output: Path, url: str) -> None:
     """Refuse to write a file over the study's own SQLite database (or its journals)."""
     path = sqlite_file(url)
@@ -369,9 +378,8 @@ def _check_resume(storage: Storage, spec: Any, spec_path: Path) -> None:
 
     if spec.study not in {info.name for info in storage.list_studies()}:
         return
-    from hyperdial.study import load_study
 
-    kept = load_study(spec.study, storage=storage).user_attrs.get(SPEC_ATTR)
+    kept = _read_study(spec.study, storage).user_attrs.get(SPEC_ATTR)
     if not isinstance(kept, dict) or not isinstance(kept.get("text"), str):
         return
     old_path = Path(str(kept.get("path", "spec.yaml")))
@@ -560,10 +568,9 @@ def worker(
 
 def _stored_budget(storage: Storage, name: str) -> int:
     """Return the budget kept with study ``name``; fail if it has none (or does not exist)."""
-    from hyperdial.study import load_study
 
     exists = name in {info.name for info in storage.list_studies()}
-    stored = load_study(name, storage=storage).user_attrs.get(_MAX_TRIALS_ATTR) if exists else None
+    stored = _read_study(name, storage).user_attrs.get(_MAX_TRIALS_ATTR) if exists else None
     if not isinstance(stored, int):
         raise HyperdialError(
             f"study {name!r} has no budget yet; give --max-trials (it is kept with the study)."
@@ -594,12 +601,11 @@ def advise(
 def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
     """List the studies in a storage with their trial counts and best values."""
     from hyperdial.cli.render import studies_table
-    from hyperdial.study import load_study
 
     resolved = _open_storage(storage, must_exist=True)
     rows = []
     for info in resolved.list_studies():
-        study = load_study(info.name, storage=resolved)
+        study = _read_study(info.name, resolved)
         rows.append((info, study.history()))
     if not rows:
         _console().print(f"No studies in {storage}.")
@@ -617,9 +623,8 @@ def show(
 ) -> None:
     """Show a study's best trials (or Pareto front), its scheduler and why trials were pruned."""
     from hyperdial.cli.render import print_study
-    from hyperdial.study import load_study
 
-    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    loaded = _read_study(study, _open_storage(storage, must_exist=True))
     record = loaded.user_attrs.get("scheduler")
     print_study(_console(), study, loaded.history(), top=top, scheduler=record)
 
@@ -648,11 +653,10 @@ def export(
 ) -> None:
     """Write all trials of a study as CSV (one column per parameter) or JSON."""
     from hyperdial.cli.export import to_csv, to_json
-    from hyperdial.study import load_study
 
     if output is not None:
         _check_output(output, storage)
-    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    loaded = _read_study(study, _open_storage(storage, must_exist=True))
     write = to_csv if format is ExportFormat.CSV else to_json
     trials = loaded.trials
     n_trials = len(trials)
@@ -695,7 +699,6 @@ def enqueue(
     Parameters left out are sampled. Values are checked against the parameters the study has
     already seen.
     """
-    from hyperdial.study import load_study
 
     params: dict[str, Any] = {}
     for text in param:
@@ -705,7 +708,7 @@ def enqueue(
                 f"--param {name} is given twice ({params[name]!r} and {value!r}); give it once."
             )
         params[name] = value
-    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    loaded = _read_study(study, _open_storage(storage, must_exist=True))
     seen = {name for t in loaded.trials for name in t.params}
     unseen = sorted(set(params) - seen)
     if seen and unseen:

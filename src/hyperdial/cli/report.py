@@ -64,14 +64,13 @@ def report(
     The HTML page is self-contained (it opens offline); Markdown has the same content as
     tables and text. Prints the path written.
     """
-    from hyperdial.cli.app import _check_output, _open_storage
+    from hyperdial.cli.app import _check_output, _open_storage, _read_study
     from hyperdial.report import write_report
-    from hyperdial.study import load_study
 
     chosen = _format_of(output, format)
     path = output if output is not None else default_output(study, chosen)
     _check_output(path, storage)
-    loaded = load_study(study, storage=_open_storage(storage, must_exist=True))
+    loaded = _read_study(study, _open_storage(storage, must_exist=True))
     try:
         written = write_report(loaded, path, format=chosen.value)
     except OSError as exc:
