@@ -270,6 +270,15 @@ def test_enqueue_checks_values_against_the_known_space():
     assert len(study.trials) == 1
 
 
+def test_enqueue_checks_against_the_latest_range_of_a_parameter():
+    study = hyperdial.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    study.optimize(lambda t: t.suggest_float("x", 5, 10), n_trials=2)  # the range moved
+    assert study.enqueue({"x": 7.0}).fixed_params == {"x": 7.0}
+    with pytest.raises(InvalidValueError, match="parameter 'x'"):
+        study.enqueue({"x": 0.5})
+
+
 def test_enqueue_reads_each_trial_a_bounded_number_of_times():
     # Each enqueue checks values against the distributions seen so far; reading every trial
     # (the queue included) on each call made queuing n configurations cost n^2 reads.

@@ -827,6 +827,7 @@ class Study:
     def known_distributions(self) -> dict[str, Distribution]:
         """Return the distribution of every parameter seen in the study's trials.
 
+        A parameter whose range changed during the study has its latest trial's distribution.
         Waiting trials hold no distributions yet and are not read, and finished ones are read
         once: queuing thousands of configurations with :meth:`enqueue` stays linear.
         """
@@ -837,14 +838,12 @@ class Study:
             done = self._extend_cache(fresh)
             seen, known = self._known
             for t in self._cache[seen:]:
-                for name, dist in t.distributions.items():
-                    known.setdefault(name, dist)
+                known.update(t.distributions)
             self._known = (done, known)
             out = dict(known)
         for t in fresh:
             if t.number >= done:
-                for name, dist in t.distributions.items():
-                    out.setdefault(name, dist)
+                out.update(t.distributions)
         return out
 
     def enqueue(
