@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -944,7 +945,8 @@ class Study:
                 k - workers`` only, waiting for them to finish if needed, and the trials in
                 between are ignored rather than seen half-done. Costs idle time when trial
                 durations vary a lot; random, grid and quasi-random search are reproducible
-                anyway.
+                anyway. With threads, BLAS runs on one thread meanwhile, so that the models'
+                rounding does not depend on which suggestions overlap.
 
         Ctrl-C marks the running trial(s) FAILED (interrupted), keeps every finished trial and
         re-raises ``KeyboardInterrupt``; :func:`load_study` resumes the study.
@@ -957,21 +959,30 @@ class Study:
             )
         self._record_objective(objective)
         workers = getattr(executor, "max_workers", 1) if executor is not None else n_jobs
+        blas = contextlib.nullcontext()
         if reproducible and isinstance(workers, int) and workers > 1:
             self._window = workers - 1
+            if executor is None:
+                # Suggestions made in several threads at once: one BLAS thread for the whole
+                # run, or the rounding of the models' linear algebra would depend on which
+                # threads happen to overlap (suggestions then differ in the last digits).
+                from threadpoolctl import threadpool_limits
+
+                blas = threadpool_limits(limits=1, user_api="blas")
         try:
-            run_optimize(
-                self,
-                objective,
-                n_trials=n_trials,
-                timeout=timeout,
-                n_jobs=n_jobs,
-                catch=catch,
-                callbacks=callbacks,
-                show_progress_bar=show_progress_bar,
-                executor=executor,
-                max_trials=max_trials,
-            )
+            with blas:
+                run_optimize(
+                    self,
+                    objective,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    n_jobs=n_jobs,
+                    catch=catch,
+                    callbacks=callbacks,
+                    show_progress_bar=show_progress_bar,
+                    executor=executor,
+                    max_trials=max_trials,
+                )
         finally:
             self._window = None
 
