@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 import hyperdial
@@ -178,3 +180,24 @@ def test_enqueue_warns_of_a_name_the_study_has_not_seen(run_cli, seeded):
     assert "warning: 'base' has no trial with 'nn' yet (its parameters: n, x)" in result.stderr
     waiting = hyperdial.load_study("base", storage=seeded).trials[-1]
     assert waiting.state is hyperdial.TrialState.WAITING
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("command", ["studies", "show base", "export base"])
+def test_read_commands_add_no_tables_to_a_server_database(run_cli, mysql_server, command):
+    import sqlalchemy as sa
+
+    url = mysql_server.create(f"hyperdial_empty_{uuid.uuid4().hex[:8]}")
+    try:
+        result = run_cli(*command.split(), "--storage", url)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: {url} is not a hyperdial database: it has no hyperdial tables, and this "
+            "command does not add them.\n"
+        )
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.connect() as connection:
+            assert sa.inspect(connection).get_table_names() == []
+        engine.dispose()
+    finally:
+        mysql_server.drop(url.rsplit("/", 1)[1])

@@ -194,9 +194,16 @@ def _open_storage(url: str, *, must_exist: bool) -> Storage:
                 f"{path} ({url}) is not a hyperdial database: it has no hyperdial tables, and "
                 "this command does not add them."
             )
-    from hyperdial.storage import get_storage
+    from hyperdial.storage import SQLStorage, get_storage
 
-    return get_storage(url)
+    storage = get_storage(url)
+    if must_exist and path is None and isinstance(storage, SQLStorage):
+        if not storage.has_schema():  # a server database: checked without adding tables
+            raise StorageError(
+                f"{url} is not a hyperdial database: it has no hyperdial tables, and this "
+                "command does not add them."
+            )
+    return storage
 
 
 def _read_study(name: str, storage: Storage) -> Any:

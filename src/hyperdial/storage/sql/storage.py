@@ -180,6 +180,25 @@ class SQLStorage(Storage):
             return None
         return str(Path(url.database).expanduser().resolve()) + ".artifacts"
 
+    def has_schema(self) -> bool:
+        """Return whether the database holds hyperdial's tables, without creating them.
+
+        (Connecting to a SQLite file that does not exist still creates the empty file.)
+
+        Raises:
+            StorageError: the database cannot be reached.
+        """
+        if self._engine is not None:
+            return True  # opened: the schema was checked or created then
+        engine = _engine.create_engine(self._parsed, self._engine_kwargs)
+        try:
+            with engine.connect() as connection:
+                return sa.inspect(connection).has_table("hyperdial_studies")
+        except sa.exc.DBAPIError as exc:
+            raise _engine.cannot_connect(exc, self._shown) from exc
+        finally:
+            engine.dispose()
+
     def close(self) -> None:
         """Close pooled connections; the storage reconnects when used again."""
         if self._engine is not None:
