@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import dataclasses
 import inspect
 import json
@@ -17,7 +16,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -959,7 +958,7 @@ class Study:
             )
         self._record_objective(objective)
         workers = getattr(executor, "max_workers", 1) if executor is not None else n_jobs
-        blas = contextlib.nullcontext()
+        blas: AbstractContextManager[object] = nullcontext()
         if reproducible and isinstance(workers, int) and workers > 1:
             self._window = workers - 1
             if executor is None:
