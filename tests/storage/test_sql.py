@@ -464,3 +464,23 @@ def test_a_database_shared_with_other_tables_is_left_alone(tmp_path):
         )
     engine.dispose()
     assert len(hyperdial.load_study("mine", storage=url).trials) == 2
+
+
+def test_a_sqlite_file_deleted_while_in_use_stops_the_study(tmp_path):
+    import os
+
+    import hyperdial
+
+    url = f"sqlite:///{tmp_path / 'gone.db'}"
+    study = hyperdial.create_study("gone", storage=url)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            for path in tmp_path.glob("gone.db*"):
+                os.remove(path)
+        return x
+
+    with pytest.raises(StorageError, match=r"gone.db is gone \(deleted or moved while in use\)"):
+        study.optimize(objective, n_trials=6)
+    assert list(tmp_path.iterdir()) == []  # not silently recreated either

@@ -142,6 +142,7 @@ class SQLStorage(Storage):
         self._autocommit: sa.Engine | None = None
         self._q: Queries = None  # type: ignore[assignment]  # set with the engine
         self._serial: Any = None  # a lock when all threads share one SQLite connection
+        self._file: str | None = None  # the SQLite file, once opened: checked before each call
         self._decoder = Decoder()
         _INSTANCES.add(self)
 
@@ -179,6 +180,17 @@ class SQLStorage(Storage):
         if url.query.get("mode") == "memory" or str(url.database).startswith("file:"):
             return None
         return str(Path(url.database).expanduser().resolve()) + ".artifacts"
+
+    def _sqlite_file(self) -> str | None:
+        """Return the absolute path of the SQLite file in use, or ``None``."""
+        url = self._parsed
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        if url.query.get("mode") == "memory":
+            return None
+        path = str(url.database)
+        path = path[len("file:") :] if path.startswith("file:") else path
+        return os.path.abspath(os.path.expanduser(path))
 
     def has_schema(self) -> bool:
         """Return whether the database holds hyperdial's tables, without creating them.
@@ -227,6 +239,7 @@ class SQLStorage(Storage):
                     raise
                 if isinstance(engine.pool, sa.pool.StaticPool):
                     self._serial = threading.Lock()
+                self._file = self._sqlite_file()
                 if engine.dialect.name == "postgresql":
                     # Shares the pool; setting autocommit costs psycopg no round trip.
                     self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -258,6 +271,12 @@ class SQLStorage(Storage):
         so that ``body`` can recognise its own work (see :meth:`_raise_unwritable`).
         """
         engine = self._open()
+        if self._file is not None and not os.path.exists(self._file):
+            # SQLite would go on writing to the unlinked file, and every result would be lost.
+            raise StorageError(
+                f"SQLStorage: the database file {self._file} is gone (deleted or moved while "
+                "in use); nothing more is written."
+            )
         autocommit = mode != _WRITE and self._autocommit is not None
         if autocommit:
             engine = self._autocommit  # type: ignore[assignment]
