@@ -215,6 +215,16 @@ def _read_study(name: str, storage: Storage) -> Any:
     return load_study(name, storage=storage, sampler=RandomSampler(), scheduler=NoScheduler())
 
 
+def _existing_study(name: str, storage: Storage) -> Any:
+    """Return study ``name`` loaded to be read (see :func:`_read_study`), or ``None``."""
+    from hyperdial.exceptions import StudyNotFoundError
+
+    try:
+        return _read_study(name, storage)
+    except StudyNotFoundError:
+        return None
+
+
 def _check_output(output: Path, url: str) -> None:
     """Refuse to write a file over the study's own SQLite database (or its journals)."""
     path = sqlite_file(url)
@@ -383,10 +393,10 @@ def _check_resume(storage: Storage, spec: Any, spec_path: Path) -> None:
     """
     from hyperdial.cli.spec import spec_from_dict
 
-    if spec.study not in {info.name for info in storage.list_studies()}:
+    existing = _existing_study(spec.study, storage)
+    if existing is None:
         return
-
-    kept = _read_study(spec.study, storage).user_attrs.get(SPEC_ATTR)
+    kept = existing.user_attrs.get(SPEC_ATTR)
     if not isinstance(kept, dict) or not isinstance(kept.get("text"), str):
         return
     old_path = Path(str(kept.get("path", "spec.yaml")))
@@ -495,8 +505,6 @@ def worker(
     from hyperdial.cli.objective import FunctionObjective, build_objective, load_function
     from hyperdial.study import create_study, load_study
 
-    if processes and dask_scheduler:
-        raise HyperdialError("give --processes or --dask-scheduler, not both.")
     if spec_path is not None:
         spec = load_spec(spec_path).with_overrides(storage=storage, study=study)
         objective: Any = build_objective(spec)
@@ -576,8 +584,8 @@ def worker(
 def _stored_budget(storage: Storage, name: str) -> int:
     """Return the budget kept with study ``name``; fail if it has none (or does not exist)."""
 
-    exists = name in {info.name for info in storage.list_studies()}
-    stored = _read_study(name, storage).user_attrs.get(_MAX_TRIALS_ATTR) if exists else None
+    existing = _existing_study(name, storage)
+    stored = None if existing is None else existing.user_attrs.get(_MAX_TRIALS_ATTR)
     if not isinstance(stored, int):
         raise HyperdialError(
             f"study {name!r} has no budget yet; give --max-trials (it is kept with the study)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class Sampler(ABC):
 
     def __init__(self, *, seed: int | None = None) -> None:
         if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
         ):
             raise InvalidValueError(
                 f"{type(self).__name__}: seed must be an int >= 0 or None; got {seed!r}."

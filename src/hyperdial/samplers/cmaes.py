@@ -72,14 +72,6 @@ class _Run:
     stopped: str | None  # why the previous run ended
 
 
-def _check_seed(seed: object) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InvalidValueError(f"{_OWNER}: seed must be an int >= 0 or None; got {seed!r}.")
-    return int(seed)
-
-
 class CmaEsSampler(Sampler):
     """Covariance Matrix Adaptation Evolution Strategy for float and integer parameters.
 
@@ -159,7 +151,7 @@ class CmaEsSampler(Sampler):
         independent_sampler: Sampler | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(seed=_check_seed(seed))
+        super().__init__(seed=seed)
         ok = isinstance(sigma0, numbers.Real) and not isinstance(sigma0, bool)
         if not (ok and 0 < float(sigma0) <= 1):
             raise InvalidValueError(f"{_OWNER}: sigma0 must be a float in (0, 1]; got {sigma0!r}.")

@@ -19,14 +19,6 @@ __all__ = ["GridSampler"]
 _OWNER = "GridSampler"
 
 
-def _check_seed(seed: object) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidValueError(f"{_OWNER}: seed must be an int >= 0 or None; got {seed!r}.")
-    return int(seed)
-
-
 def _identity(value: ParamValue) -> tuple[str, object]:
     # 1 and 1.0 are the same grid value; 1 and True are not.
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -105,7 +97,7 @@ class GridSampler(Sampler):
         seed: int | None = None,
         shuffle: bool = False,
     ) -> None:
-        super().__init__(seed=_check_seed(seed))
+        super().__init__(seed=seed)
         if not isinstance(search_space, Mapping):
             raise InvalidValueError(
                 f"{_OWNER}: search_space must be a mapping of parameter name to a list of "

@@ -92,17 +92,13 @@ class QMCSampler(Sampler):
         scramble: bool = True,
         seed: int | None = None,
     ) -> None:
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise InvalidValueError(f"{_OWNER}: seed must be an int >= 0 or None; got {seed!r}.")
+        super().__init__(seed=seed)  # checks the seed
         if qmc_type not in _KINDS:
             raise InvalidValueError(
                 f"{_OWNER}: qmc_type must be 'sobol' or 'halton'; got {qmc_type!r}."
             )
         if not isinstance(scramble, bool):
             raise InvalidValueError(f"{_OWNER}: scramble must be a bool; got {scramble!r}.")
-        super().__init__(seed=None if seed is None else int(seed))
         self.qmc_type = qmc_type
         self.scramble = scramble
         self._cache: dict[tuple[object, ...], np.ndarray] = {}

@@ -7,21 +7,12 @@ import zlib
 import numpy as np
 
 from hyperdial._types import ParamValue
-from hyperdial.exceptions import InvalidValueError
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler, Suggestion
 from hyperdial.space import Distribution, SearchSpace, from_unit
 from hyperdial.trial import FrozenTrial
 
 __all__ = ["RandomSampler"]
-
-
-def _check_seed(owner: str, seed: object) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidValueError(f"{owner}: seed must be an int >= 0 or None; got {seed!r}.")
-    return int(seed)
 
 
 class RandomSampler(Sampler):
@@ -55,7 +46,7 @@ class RandomSampler(Sampler):
     uses_history = False
 
     def __init__(self, *, seed: int | None = None) -> None:
-        super().__init__(seed=_check_seed("RandomSampler", seed))
+        super().__init__(seed=seed)
 
     def infer_space(self, history: History) -> SearchSpace:
         """Return an empty space: every parameter is drawn on its own by :meth:`sample_one`."""

@@ -196,10 +196,7 @@ class GPSampler(Sampler):
         independent_sampler: Sampler | None = None,
         multi_fidelity: bool | None = None,
     ) -> None:
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise InvalidValueError(f"{_OWNER}: seed must be an int >= 0 or None; got {seed!r}.")
+        super().__init__(seed=seed)  # checks the seed
         if n_startup_trials is not None and (
             isinstance(n_startup_trials, bool)
             or not isinstance(n_startup_trials, (int, np.integer))
@@ -240,7 +237,6 @@ class GPSampler(Sampler):
             raise InvalidValueError(
                 f"{_OWNER}: multi_fidelity must be True, False or None; got {multi_fidelity!r}."
             )
-        super().__init__(seed=None if seed is None else int(seed))
         self.multi_fidelity = multi_fidelity
         self.n_startup_trials = None if n_startup_trials is None else int(n_startup_trials)
         self.acquisition = acquisition
